@@ -286,7 +286,11 @@ void ExactIndex::save(const char* path) const {
   w.commit();
 }
 
-ExactIndex* ExactIndex::load(const char* path) {
+ExactIndex* ExactIndex::load(const char* path) { return new ExactIndex(path); }
+
+ExactIndex::ExactIndex(const char* path) : impl_(read(path)) {}
+
+ExactIndex::Impl* ExactIndex::read(const char* path) {
   FileReader r(path, "exact index");
   char magic[8];
   r.read(magic, sizeof magic);
@@ -323,7 +327,7 @@ ExactIndex* ExactIndex::load(const char* path) {
   if (seen.size() != ids.size()) r.fail("duplicate ids");
   impl->row_of.reserve(count);
   impl->append(static_cast<int64_t>(count), rows.data(), ids.data());
-  return new ExactIndex(impl.release());
+  return impl.release();
 }
 
 }  // namespace aff

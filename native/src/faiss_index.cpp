@@ -235,7 +235,11 @@ void FaissIndex::save(const char* path) const {
   w.commit();
 }
 
-FaissIndex* FaissIndex::load(const char* path) {
+FaissIndex* FaissIndex::load(const char* path) { return new FaissIndex(path); }
+
+FaissIndex::FaissIndex(const char* path) : impl_(read(path)) {}
+
+FaissIndex::Impl* FaissIndex::read(const char* path) {
   FileReader r(path, "FAISS index");
   char magic[8];
   r.read(magic, sizeof magic);
@@ -288,7 +292,7 @@ FaissIndex* FaissIndex::load(const char* path) {
       if (!impl->label_of.emplace(impl->label_ids[label], static_cast<int64_t>(label)).second) r.fail("duplicate ids");
     }
   }
-  return new FaissIndex(impl.release());
+  return impl.release();
 }
 
 }  // namespace aff

@@ -16,6 +16,8 @@ class ExactIndex {
 
   // Reads an index written by save(); throws std::runtime_error on a bad magic, truncation or checksum mismatch.
   static ExactIndex* load(const char* path);
+  // Same as load(), as a constructor (the form the Java bindings allocate).
+  explicit ExactIndex(const char* path);
 
   int32_t dim() const;
   int32_t metric() const;
@@ -46,6 +48,7 @@ class ExactIndex {
   struct Impl;
   Impl* impl_;
   explicit ExactIndex(Impl* impl);
+  static Impl* read(const char* path);
 };
 
 }  // namespace aff

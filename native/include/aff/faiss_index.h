@@ -16,6 +16,8 @@ class FaissIndex {
   FaissIndex& operator=(const FaissIndex&) = delete;
 
   static FaissIndex* load(const char* path);
+  // Same as load(), as a constructor (the form the Java bindings allocate).
+  explicit FaissIndex(const char* path);
 
   int32_t dim() const;
   int32_t metric() const;
@@ -44,6 +46,7 @@ class FaissIndex {
   struct Impl;
   Impl* impl_;
   explicit FaissIndex(Impl* impl);
+  static Impl* read(const char* path);
 };
 
 }  // namespace aff

@@ -1,0 +1,35 @@
+package org.affengine.index;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.function.Supplier;
+
+/**
+ * JavaCPP turns every C++ exception into a plain {@link RuntimeException} carrying the native message. The core
+ * throws std::invalid_argument for bad input and std::runtime_error for unreadable or corrupted files, so the call
+ * site knows which Java type the user should see.
+ */
+final class NativeErrors {
+    private NativeErrors() {}
+
+    /** Runs a call whose native failures mean bad arguments. */
+    static <T> T arguments(Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (RuntimeException e) {
+            throw e.getClass() == RuntimeException.class ? new IllegalArgumentException(e.getMessage(), e) : e;
+        }
+    }
+
+    /** Runs a call whose native failures are file problems (missing, truncated, corrupted, foreign). */
+    static <T> T files(Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (RuntimeException e) {
+            if (e.getClass() != RuntimeException.class) {
+                throw e;
+            }
+            throw new UncheckedIOException(e.getMessage(), new IOException(e.getMessage(), e));
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package org.affengine.natives;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.Name;
+import org.bytedeco.javacpp.annotation.Namespace;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * JavaCPP bindings of the native core (native/include/aff/). The surface is deliberately small: two opaque index
+ * handles over contiguous arrays, and device discovery. Callers use {@link org.affengine.index}, not this class.
+ * C++ exceptions arrive as Java exceptions carrying the native message.
+ */
+@Platform(include = {"aff/types.h", "aff/exact_index.h", "aff/faiss_index.h", "aff/device.h"}, link = "aff")
+@Namespace("aff")
+public final class AffNative {
+    static {
+        Loader.load();
+    }
+
+    private AffNative() {}
+
+    public static native @Cast("bool") boolean cuda_compiled();
+
+    public static native int cuda_device_count();
+
+    public static native @Cast("bool") boolean cuda_device_describe(int device, @Cast("char*") byte[] buf, int len);
+
+    public static native @Cast("const char*") String cpu_simd_level();
+
+    /** aff::ExactIndex. */
+    @Name("ExactIndex")
+    public static final class ExactIndexHandle extends Pointer {
+        static {
+            Loader.load();
+        }
+
+        public ExactIndexHandle(int dim, int metric, int storage) {
+            allocate(dim, metric, storage);
+        }
+
+        /** Reads a saved index. */
+        public ExactIndexHandle(String path) {
+            allocate(path);
+        }
+
+        private native void allocate(int dim, int metric, int storage);
+
+        private native void allocate(@Cast("const char*") String path);
+
+        public native int dim();
+
+        public native int metric();
+
+        public native int storage();
+
+        public native long size();
+
+        public native void add(long n, @Const float[] vectors, @Const @Cast("const int64_t*") long[] ids);
+
+        public native void remove(long n, @Const @Cast("const int64_t*") long[] ids);
+
+        public native @Cast("bool") boolean contains(long id);
+
+        public native void search(long nq, @Const float[] queries, long k, float[] outScores,
+                                  @Cast("int64_t*") long[] outIds);
+
+        public native void reconstruct(long id, float[] out);
+
+        public native void save(@Cast("const char*") String path);
+    }
+
+    /** aff::FaissIndex. */
+    @Name("FaissIndex")
+    public static final class FaissIndexHandle extends Pointer {
+        static {
+            Loader.load();
+        }
+
+        public FaissIndexHandle(int dim, String factory, int metric) {
+            allocate(dim, factory, metric);
+        }
+
+        /** Reads a saved index. */
+        public FaissIndexHandle(String path) {
+            allocate(path);
+        }
+
+        private native void allocate(int dim, @Cast("const char*") String factory, int metric);
+
+        private native void allocate(@Cast("const char*") String path);
+
+        public native int dim();
+
+        public native int metric();
+
+        public native long size();
+
+        public native @Cast("bool") boolean is_trained();
+
+        public native @Cast("const char*") String description();
+
+        public native void train(long n, @Const float[] vectors);
+
+        public native void add(long n, @Const float[] vectors, @Const @Cast("const int64_t*") long[] ids);
+
+        public native void remove(long n, @Const @Cast("const int64_t*") long[] ids);
+
+        public native @Cast("bool") boolean contains(long id);
+
+        public native void set_parameter(@Cast("const char*") String name, double value);
+
+        public native void search(long nq, @Const float[] queries, long k, float[] outScores,
+                                  @Cast("int64_t*") long[] outIds);
+
+        public native void save(@Cast("const char*") String path);
+    }
+}

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -12,6 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "amx_screen.h"
 #include "checks.h"
 #include "file_io.h"
 #include "simd.h"
@@ -53,6 +55,8 @@ struct ExactIndex::Impl {
   std::vector<float> norms;  // ||x||^2 of each stored row (L2 only)
   std::vector<int64_t> ids;
   std::unordered_map<int64_t, size_t> row_of;
+  // bf16 screening needs every stored value far from the bf16 overflow threshold (almost always true).
+  bool screenable = true;
   mutable std::shared_mutex mutex;
 
   Impl(int32_t d, int32_t m, int32_t s) : dim(d), metric(static_cast<Metric>(m)), storage(static_cast<Storage>(s)) {
@@ -67,6 +71,7 @@ struct ExactIndex::Impl {
   void append(int64_t n, const float* x, const int64_t* new_ids) {
     const auto& k = simd::best_kernels();
     const size_t d = static_cast<size_t>(dim), start = size(), count = static_cast<size_t>(n);
+    for (size_t i = 0; i < count * d && screenable; ++i) screenable = std::fabs(x[i]) < 1e30f;
     if (storage == FLOAT32) {
       rows32.insert(rows32.end(), x, x + count * d);
     } else {
@@ -115,21 +120,126 @@ struct ExactIndex::Impl {
   }
 
   void search(int64_t nq, const float* queries, int64_t k, float* out_scores, int64_t* out_ids) const;
+  // Scores rows [lo, hi) against a block of queries and feeds each query's collector (BLAS or SIMD dots).
+  void exact_range(size_t lo, size_t hi, size_t tile, bool gemm, const float* qs, int64_t qb,
+                   std::vector<TopK>& best) const;
+  // The same through AMX bf16 screening and fp32 recomputation of the rows that can still enter.
+  void screen_range(size_t lo, size_t hi, const float* qs, size_t qb, const uint32_t* q_pairs, const float* q_margin,
+                    std::vector<TopK>& best) const;
 };
+
+void ExactIndex::Impl::exact_range(size_t lo, size_t hi, size_t tile, bool gemm, const float* qs, int64_t qb,
+                                   std::vector<TopK>& best) const {
+  const auto& kern = simd::best_kernels();
+  const size_t d = static_cast<size_t>(dim);
+  std::vector<float> scores(static_cast<size_t>(qb) * tile);
+  std::vector<uint32_t> hits(tile);
+  std::vector<float> widened(gemm && storage == FLOAT16 ? tile * d : 0);
+  for (size_t r = lo; r < hi; r += tile) {
+    const size_t tn = std::min(tile, hi - r);
+    if (gemm) {
+      const float* x = rows32.data() + r * d;
+      if (storage == FLOAT16) {
+        kern.f16_to_f32(rows16.data() + r * d, tn * d, widened.data());
+        x = widened.data();
+      }
+      // Column-major view: scores^T (tn x qb) = X (d x tn)^T * Q (d x qb); row-major scores[qi * tile + j].
+      const int m = static_cast<int>(tn), nn = static_cast<int>(qb), kk = static_cast<int>(d);
+      const int ldc = static_cast<int>(tile);
+      const float one = 1.f, zero = 0.f;
+      sgemm_("T", "N", &m, &nn, &kk, &one, x, &kk, qs, &kk, &zero, scores.data(), &ldc);
+    } else {
+      for (int64_t i = 0; i < qb; ++i) {
+        float* s = scores.data() + static_cast<size_t>(i) * tile;
+        if (storage == FLOAT32) {
+          kern.dot_f32(qs + static_cast<size_t>(i) * d, rows32.data() + r * d, tn, d, s);
+        } else {
+          kern.dot_f16(qs + static_cast<size_t>(i) * d, rows16.data() + r * d, tn, d, s);
+        }
+      }
+    }
+    const float* nr = metric == L2 ? norms.data() + r : nullptr;
+    for (int64_t i = 0; i < qb; ++i) {
+      float* s = scores.data() + static_cast<size_t>(i) * tile;
+      // L2 ranks by 2<q,x> - ||x||^2 (higher is closer); ||q||^2 is added back when writing distances.
+      if (nr) {
+        for (size_t j = 0; j < tn; ++j) s[j] = 2.f * s[j] - nr[j];
+      }
+      TopK& top = best[static_cast<size_t>(i)];
+      const size_t m = kern.select_at_least(s, tn, top.threshold(), hits.data());
+      for (size_t h = 0; h < m; ++h) top.push(s[hits[h]], ids[r + hits[h]]);
+    }
+  }
+}
+
+void ExactIndex::Impl::screen_range(size_t lo, size_t hi, const float* qs, size_t qb, const uint32_t* q_pairs,
+                                    const float* q_margin, std::vector<TopK>& best) const {
+  const auto& kern = simd::best_kernels();
+  const size_t d = static_cast<size_t>(dim), ldc = amx::round_up(qb, 32);
+  // 32 rows at a time: their bf16 copy stays in L1 and their scores against the whole query block in L2.
+  constexpr size_t kChunk = 32;
+  std::vector<uint16_t> packed(kChunk * amx::padded_dim(d));
+  std::vector<float> scores(kChunk * ldc), lengths(kChunk), widened(storage == FLOAT16 ? kChunk * d : 0);
+  std::vector<uint32_t> hits(ldc);
+  // Per query, the score below which no row can enter its top k (the collector's k-th best so far).
+  std::vector<float> floor(qb, -std::numeric_limits<float>::infinity());
+  amx::begin_thread();
+  for (size_t r = lo; r < hi; r += kChunk) {
+    const size_t tn = std::min(kChunk, hi - r);
+    const float* x = rows32.data() + r * d;
+    if (storage == FLOAT16) {
+      kern.f16_to_f32(rows16.data() + r * d, tn * d, widened.data());
+      x = widened.data();
+    }
+    amx::pack_rows(x, tn, d, packed.data());
+    amx::scores(packed.data(), tn, q_pairs, qb, d, scores.data(), ldc);
+    kern.norms_f32(x, tn, d, lengths.data());
+    const float* nr = metric == L2 ? norms.data() + r : nullptr;
+    // Row by row against every query at once: the bf16 score plus its error bound caps the exact score, and only
+    // rows whose cap reaches a query's floor are recomputed in fp32 (L2 ranks by 2<q,x> - ||x||^2, as above).
+    for (size_t j = 0; j < tn; ++j) {
+      const size_t m = kern.select_bound(scores.data() + j * ldc, q_margin, floor.data(), nr ? 2.f : 1.f,
+                                         std::sqrt(lengths[j]), nr ? nr[j] : 0.f, qb, hits.data());
+      for (size_t h = 0; h < m; ++h) {
+        const size_t i = hits[h];
+        float exact = 0.f;
+        kern.dot_f32(qs + i * d, x + j * d, 1, d, &exact);
+        TopK& top = best[i];
+        top.push(nr ? 2.f * exact - nr[j] : exact, ids[r + j]);
+        floor[i] = top.threshold();
+      }
+    }
+  }
+  amx::end_thread();
+}
 
 void ExactIndex::Impl::search(int64_t nq, const float* queries, int64_t k, float* out_scores, int64_t* out_ids) const {
   const auto& kern = simd::best_kernels();
   const bool gemm = nq >= kGemmMinBatch;
-  const size_t n = size(), d = static_cast<size_t>(dim);
+  const bool screen = gemm && screenable && amx::available();
+  const size_t n = size(), d = static_cast<size_t>(dim), dp = amx::padded_dim(d);
   const size_t tile = gemm ? kGemmTileRows : tile_rows(dim);
   const int64_t block = gemm ? kGemmQueryBlock : nq;
   const int threads = static_cast<int>(std::clamp<size_t>(n / kMinRowsPerThread, 1, omp_get_max_threads()));
   // Per thread, one collector per query of the block: threads own disjoint row ranges and are merged at the end.
   std::vector<std::vector<TopK>> partial(threads, std::vector<TopK>(static_cast<size_t>(block), TopK(k)));
+  // Screening: bf16 queries, and per query the factor that turns ||x|| into the bound on the bf16 error.
+  const size_t padded_block = amx::round_up(static_cast<size_t>(block), 32);
+  std::vector<uint32_t> q_pairs(screen ? padded_block * dp / 2 : 0);
+  std::vector<float> q_margin(screen ? static_cast<size_t>(block) : 0);
+  const double margin = screen ? amx::margin_factor(d) : 0.0;
 
   for (int64_t q0 = 0; q0 < nq; q0 += block) {
     const int64_t qb = std::min(block, nq - q0);
     const float* qs = queries + q0 * static_cast<int64_t>(d);
+    if (screen) {
+      amx::pack_queries(qs, static_cast<size_t>(qb), d, q_pairs.data());
+      for (int64_t i = 0; i < qb; ++i) {
+        float qq = 0.f;
+        kern.norms_f32(qs + i * static_cast<int64_t>(d), 1, d, &qq);
+        q_margin[i] = static_cast<float>(margin * std::sqrt(static_cast<double>(qq)) * (metric == L2 ? 2.0 : 1.0));
+      }
+    }
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -139,46 +249,10 @@ void ExactIndex::Impl::search(int64_t nq, const float* queries, int64_t k, float
       const size_t lo = std::min(n, tiles * t / threads * tile), hi = std::min(n, tiles * (t + 1) / threads * tile);
       std::vector<TopK>& mine = partial[t];
       for (int64_t i = 0; i < qb; ++i) mine[i].reset();
-      std::vector<float> scores(static_cast<size_t>(qb) * tile);
-      std::vector<uint32_t> hits(tile);
-      std::vector<float> widened(gemm && storage == FLOAT16 ? tile * d : 0);
-
-      for (size_t r = lo; r < hi; r += tile) {
-        const size_t tn = std::min(tile, hi - r);
-        if (gemm) {
-          const float* x = nullptr;
-          if (storage == FLOAT32) {
-            x = rows32.data() + r * d;
-          } else {
-            kern.f16_to_f32(rows16.data() + r * d, tn * d, widened.data());
-            x = widened.data();
-          }
-          // Column-major view: scores^T (tn x qb) = X (d x tn)^T * Q (d x qb); row-major scores[qi * tile + j].
-          const int m = static_cast<int>(tn), nn = static_cast<int>(qb), kk = static_cast<int>(d);
-          const int ldc = static_cast<int>(tile);
-          const float one = 1.f, zero = 0.f;
-          sgemm_("T", "N", &m, &nn, &kk, &one, x, &kk, qs, &kk, &zero, scores.data(), &ldc);
-        } else {
-          for (int64_t i = 0; i < qb; ++i) {
-            float* s = scores.data() + static_cast<size_t>(i) * tile;
-            if (storage == FLOAT32) {
-              kern.dot_f32(qs + i * static_cast<int64_t>(d), rows32.data() + r * d, tn, d, s);
-            } else {
-              kern.dot_f16(qs + i * static_cast<int64_t>(d), rows16.data() + r * d, tn, d, s);
-            }
-          }
-        }
-        for (int64_t i = 0; i < qb; ++i) {
-          float* s = scores.data() + static_cast<size_t>(i) * tile;
-          // L2 ranks by 2<q,x> - ||x||^2 (higher is closer); ||q||^2 is added back when writing distances.
-          if (metric == L2) {
-            const float* nr = norms.data() + r;
-            for (size_t j = 0; j < tn; ++j) s[j] = 2.f * s[j] - nr[j];
-          }
-          TopK& best = mine[i];
-          const size_t m = kern.select_at_least(s, tn, best.threshold(), hits.data());
-          for (size_t h = 0; h < m; ++h) best.push(s[hits[h]], ids[r + hits[h]]);
-        }
+      if (screen) {
+        screen_range(lo, hi, qs, static_cast<size_t>(qb), q_pairs.data(), q_margin.data(), mine);
+      } else {
+        exact_range(lo, hi, tile, gemm, qs, qb, mine);
       }
     }
 

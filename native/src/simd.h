@@ -16,6 +16,9 @@ struct Kernels {
   void (*f32_to_f16)(const float* in, size_t n, uint16_t* out);
   // Writes the positions j with scores[j] >= threshold into out_idx, returns how many.
   size_t (*select_at_least)(const float* scores, size_t n, float threshold, uint32_t* out_idx);
+  // Screening one row against n queries: positions i whose bound a * s[i] + m[i] * len + 1e-30 - sub >= thr[i].
+  size_t (*select_bound)(const float* s, const float* m, const float* thr, float a, float len, float sub, size_t n,
+                         uint32_t* out_idx);
 };
 
 const Kernels& scalar_kernels();

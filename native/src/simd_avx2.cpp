@@ -111,10 +111,31 @@ size_t select_at_least(const float* scores, size_t n, float threshold, uint32_t*
   return m;
 }
 
+size_t select_bound(const float* s, const float* m, const float* thr, float a, float len, float sub, size_t n,
+                    uint32_t* out_idx) {
+  const __m256 va = _mm256_set1_ps(a), vlen = _mm256_set1_ps(len), base = _mm256_set1_ps(1e-30f - sub);
+  size_t hits = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 b = _mm256_fmadd_ps(_mm256_loadu_ps(m + i), vlen, _mm256_fmadd_ps(va, _mm256_loadu_ps(s + i), base));
+    unsigned bits =
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(b, _mm256_loadu_ps(thr + i), _CMP_GE_OQ)));
+    while (bits) {
+      out_idx[hits++] = static_cast<uint32_t>(i + static_cast<size_t>(__builtin_ctz(bits)));
+      bits &= bits - 1;
+    }
+  }
+  for (; i < n; ++i) {
+    if (a * s[i] + m[i] * len + 1e-30f - sub >= thr[i]) out_idx[hits++] = static_cast<uint32_t>(i);
+  }
+  return hits;
+}
+
 }  // namespace
 
 const Kernels& avx2_kernels() {
-  static const Kernels k{"avx2", dot_f32, dot_f16, norms_f32, f16_to_f32, f32_to_f16, select_at_least};
+  static const Kernels k{"avx2", dot_f32, dot_f16, norms_f32, f16_to_f32, f32_to_f16, select_at_least,
+                         select_bound};
   return k;
 }
 

@@ -93,10 +93,31 @@ size_t select_at_least(const float* scores, size_t n, float threshold, uint32_t*
   return m;
 }
 
+size_t select_bound(const float* s, const float* m, const float* thr, float a, float len, float sub, size_t n,
+                    uint32_t* out_idx) {
+  const __m512 va = _mm512_set1_ps(a), vlen = _mm512_set1_ps(len), base = _mm512_set1_ps(1e-30f - sub);
+  __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_set1_epi32(16);
+  size_t hits = 0;
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 valid = tail_mask(n - i);
+    const __m512 b = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(valid, m + i), vlen,
+                                     _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(valid, s + i), base));
+    const __mmask16 hit = _mm512_mask_cmp_ps_mask(valid, b, _mm512_maskz_loadu_ps(valid, thr + i), _CMP_GE_OQ);
+    if (hit) {
+      _mm512_mask_compressstoreu_epi32(out_idx + hits, hit, idx);
+      hits += static_cast<size_t>(__builtin_popcount(hit));
+    }
+    idx = _mm512_add_epi32(idx, step);
+  }
+  return hits;
+}
+
 }  // namespace
 
 const Kernels& avx512_kernels() {
-  static const Kernels k{"avx512", dot_f32, dot_f16, norms_f32, f16_to_f32, f32_to_f16, select_at_least};
+  static const Kernels k{"avx512", dot_f32, dot_f16, norms_f32, f16_to_f32, f32_to_f16, select_at_least,
+                         select_bound};
   return k;
 }
 

@@ -101,10 +101,20 @@ size_t select_at_least(const float* scores, size_t n, float threshold, uint32_t*
   return m;
 }
 
+size_t select_bound(const float* s, const float* m, const float* thr, float a, float len, float sub, size_t n,
+                    uint32_t* out_idx) {
+  size_t hits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (a * s[i] + m[i] * len + 1e-30f - sub >= thr[i]) out_idx[hits++] = static_cast<uint32_t>(i);
+  }
+  return hits;
+}
+
 }  // namespace
 
 const Kernels& scalar_kernels() {
-  static const Kernels k{"scalar", dot_f32, dot_f16, norms_f32, f16_to_f32, f32_to_f16, select_at_least};
+  static const Kernels k{"scalar", dot_f32, dot_f16, norms_f32, f16_to_f32, f32_to_f16, select_at_least,
+                         select_bound};
   return k;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "amx_screen.h"
 #include "simd.h"
 #include "test_util.h"
 
@@ -52,12 +53,17 @@ void expect_matches_reference(const Case& c, const float* q, const std::vector<f
   }
 }
 
-class ExactSearch : public ::testing::TestWithParam<Case> {};
+// Every case runs twice where the CPU has AMX: with bf16 screening and with plain BLAS / SIMD scores.
+class ExactSearch : public ::testing::TestWithParam<std::tuple<Case, bool>> {
+ protected:
+  void TearDown() override { amx::set_enabled(true); }
+};
 
 TEST_P(ExactSearch, MatchesNaiveReference) {
-  const Case c = GetParam();
+  const Case c = std::get<0>(GetParam());
+  amx::set_enabled(std::get<1>(GetParam()));
   const uint64_t seed = test_util::fresh_seed();
-  const std::string context = describe(c) + " seed " + std::to_string(seed);
+  const std::string context = describe(c) + (amx::available() ? " amx" : "") + " seed " + std::to_string(seed);
   std::mt19937_64 rng(seed);
   auto x = test_util::random_vectors(rng, c.n, c.d);
   const auto ids = test_util::random_ids(rng, c.n);
@@ -79,14 +85,16 @@ TEST_P(ExactSearch, MatchesNaiveReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, ExactSearch,
-    ::testing::Values(Case{INNER_PRODUCT, FLOAT32, 1000, 64, 1, 10}, Case{L2, FLOAT32, 1000, 64, 1, 10},
+    ::testing::Combine(::testing::Values(Case{INNER_PRODUCT, FLOAT32, 1000, 64, 1, 10}, Case{L2, FLOAT32, 1000, 64, 1, 10},
                       Case{INNER_PRODUCT, FLOAT16, 1000, 64, 3, 10}, Case{L2, FLOAT16, 1000, 33, 5, 7},
                       // batches that take the BLAS path, with a partial query block and odd sizes
                       Case{INNER_PRODUCT, FLOAT32, 3001, 37, 300, 100}, Case{L2, FLOAT32, 3001, 37, 17, 50},
                       Case{INNER_PRODUCT, FLOAT16, 2049, 128, 40, 1024}, Case{L2, FLOAT16, 2049, 128, 16, 1},
                       // enough rows for several threads
                       Case{INNER_PRODUCT, FLOAT32, 70001, 16, 2, 1024}, Case{L2, FLOAT32, 70001, 16, 20, 10},
-                      Case{INNER_PRODUCT, FLOAT32, 50, 5, 4, 50}));
+                      Case{INNER_PRODUCT, FLOAT32, 50, 5, 4, 50}, Case{L2, FLOAT16, 4099, 200, 100, 333},
+                      Case{INNER_PRODUCT, FLOAT32, 1000, 1, 33, 20}),
+                      ::testing::Bool()));
 
 // Small integer vectors make many exact ties: the result must then follow (score, smaller id) exactly,
 // on every path (SIMD dot, BLAS, several threads).
@@ -98,26 +106,31 @@ TEST(ExactIndex, TiesAreBrokenBySmallerId) {
   std::vector<float> x(n * d);
   for (float& v : x) v = static_cast<float>(small(rng));
   const auto ids = test_util::random_ids(rng, n);
-  for (Metric metric : {INNER_PRODUCT, L2}) {
-    for (Storage storage : {FLOAT32, FLOAT16}) {
-      ExactIndex index(d, metric, storage);
-      index.add(n, x.data(), ids.data());
-      for (size_t nq : {1, 18}) {
-        std::vector<float> q(nq * d);
-        for (float& v : q) v = static_cast<float>(small(rng));
-        const int64_t k = 300;
-        std::vector<float> scores(nq * k);
-        std::vector<int64_t> got(nq * k);
-        index.search(nq, q.data(), k, scores.data(), got.data());
-        for (size_t i = 0; i < nq; ++i) {
-          const auto ref = test_util::reference_ranking(q.data() + i * d, x, ids, d, metric);
-          for (int64_t j = 0; j < k; ++j) {
-            ASSERT_EQ(got[i * k + j], ref[j].id) << "seed " << seed << " metric " << metric << " nq " << nq;
+  for (bool screening : {true, false}) {
+    amx::set_enabled(screening);
+    for (Metric metric : {INNER_PRODUCT, L2}) {
+      for (Storage storage : {FLOAT32, FLOAT16}) {
+        ExactIndex index(d, metric, storage);
+        index.add(n, x.data(), ids.data());
+        for (size_t nq : {1, 18}) {
+          std::vector<float> q(nq * d);
+          for (float& v : q) v = static_cast<float>(small(rng));
+          const int64_t k = 300;
+          std::vector<float> scores(nq * k);
+          std::vector<int64_t> got(nq * k);
+          index.search(nq, q.data(), k, scores.data(), got.data());
+          for (size_t i = 0; i < nq; ++i) {
+            const auto ref = test_util::reference_ranking(q.data() + i * d, x, ids, d, metric);
+            for (int64_t j = 0; j < k; ++j) {
+              ASSERT_EQ(got[i * k + j], ref[j].id)
+                  << "seed " << seed << " metric " << metric << " nq " << nq << " screening " << screening;
+            }
           }
         }
       }
     }
   }
+  amx::set_enabled(true);
 }
 
 TEST(ExactIndex, RemoveThenSearchSeesOnlyRemainingRows) {

@@ -46,11 +46,17 @@ inline void dot_rows(const float* q, const T* x, size_t n, size_t d, float* out,
     out[j + 2] = s2;
     out[j + 3] = s3;
   }
+  // Leftover rows (and single-row calls): two accumulators halve the FMA dependency chain.
   for (; j < n; ++j) {
     const T* r = x + j * d;
-    __m256 a = _mm256_setzero_ps();
-    for (size_t i = 0; i < dv; i += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load(r + i), a);
-    float s = hsum(a);
+    __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= dv; i += 16) {
+      a = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load(r + i), a);
+      b = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load(r + i + 8), b);
+    }
+    for (; i < dv; i += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load(r + i), a);
+    float s = hsum(_mm256_add_ps(a, b));
     for (size_t i = dv; i < d; ++i) s += q[i] * widen(r[i]);
     out[j] = s;
   }

@@ -29,13 +29,22 @@ inline void dot_rows(const float* q, size_t n, size_t d, float* out, LoadRow loa
     out[j + 2] = _mm512_reduce_add_ps(a2);
     out[j + 3] = _mm512_reduce_add_ps(a3);
   }
+  // Leftover rows (and single-row calls, as in screening): four accumulators break the FMA dependency chain.
   for (; j < n; ++j) {
-    __m512 a = _mm512_setzero_ps();
-    for (size_t i = 0; i < d; i += 16) {
-      const __mmask16 m = tail_mask(d - i);
-      a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), load_row(j, i, m), a);
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    const __mmask16 all = 0xffff;
+    size_t i = 0;
+    for (; i + 64 <= d; i += 64) {
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load_row(j, i, all), a0);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), load_row(j, i + 16, all), a1);
+      a2 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 32), load_row(j, i + 32, all), a2);
+      a3 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 48), load_row(j, i + 48, all), a3);
     }
-    out[j] = _mm512_reduce_add_ps(a);
+    for (; i < d; i += 16) {
+      const __mmask16 m = tail_mask(d - i);
+      a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), load_row(j, i, m), a0);
+    }
+    out[j] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
   }
 }
 

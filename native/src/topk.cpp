@@ -4,7 +4,7 @@
 
 namespace aff {
 
-TopK::TopK(int64_t k) : k_(static_cast<size_t>(k)), capacity_(2 * static_cast<size_t>(k) + 16) {
+TopK::TopK(int64_t k) : k_(static_cast<size_t>(k)), capacity_(static_cast<size_t>(k) + std::max<size_t>(16, static_cast<size_t>(k) / 4)) {
   buf_.reserve(capacity_);
 }
 

@@ -5,7 +5,8 @@ import sys
 
 
 def main(src, dst):
-    rows = json.load(open(src))["rows"]
+    meta = json.load(open(src))
+    rows = meta["rows"]
     width, height, left, bottom, top = 60 + 46 * len(rows), 360, 50, 90, 20
     peak = max(max(r["ratio"] for r in rows), 1.6)
     scale = (height - bottom - top) / peak
@@ -16,7 +17,7 @@ def main(src, dst):
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
              f'font-size="11"><rect width="100%" height="100%" fill="white"/>',
              f'<text x="{left}" y="14" font-size="13">AFF exact search / FAISS IndexFlat, queries per second '
-             f'({json.load(open(src))["simd"]}, {json.load(open(src))["threads"]} threads)</text>']
+             f'({meta["simd"]}{", AMX" if meta.get("amx") else ""}, {meta["threads"]} threads)</text>']
     for level, colour in ((1.0, "#888"), (1.5, "#c44")):
         parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y(level)}" y2="{y(level)}" stroke="{colour}" '
                      f'stroke-dasharray="4 3"/><text x="4" y="{y(level) + 4}">{level:.1f}x</text>')

@@ -7,6 +7,9 @@
 # Writes bench/results/*.json, *.md and exact_vs_faiss.svg. Use --quick for a small grid (minutes -> seconds).
 source "$(dirname "$0")/../bin/env.sh"
 cd "$AFF_ROOT"
+# Measure with OpenMP's default wait policy: env.sh asks for PASSIVE, which serves the JVM but slows the wake-up of
+# the thread teams that both FAISS and AFF start per call, and FAISS more (it starts more of them).
+unset OMP_WAIT_POLICY
 [ -x build/aff_bench ] && [ -f java/bench/target/aff-bench.jar ] || mvn -B -ntp -q -DskipTests install
 
 out=bench/results

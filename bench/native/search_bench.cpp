@@ -116,8 +116,9 @@ int main(int argc, char** argv) {
   const double min_seconds = std::stod(arg(argc, argv, "--min-seconds", "1.0"));
   const char* json_path = arg(argc, argv, "--json", nullptr);
 
-  std::printf("# exact search, %s, %s rows, %d OpenMP threads, CPU kernels: %s\n\n", l2 ? "L2" : "inner product",
-              fp16 ? "fp16" : "fp32", omp_get_max_threads(), aff::cpu_simd_level());
+  std::printf("# exact search, %s, %s rows, %d OpenMP threads, CPU kernels: %s, AMX screening: %s\n\n",
+              l2 ? "L2" : "inner product", fp16 ? "fp16" : "fp32", omp_get_max_threads(), aff::cpu_simd_level(),
+              aff::cpu_amx_screening() ? "on" : "off");
   std::printf("| N | d | batch | k | AFF QPS | FAISS Flat QPS | AFF / FAISS | top-k agreement |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   std::fflush(stdout);
@@ -164,7 +165,8 @@ int main(int argc, char** argv) {
   if (json_path) {
     std::ofstream out(json_path);
     out << "{\"metric\": \"" << (l2 ? "l2" : "ip") << "\", \"storage\": \"" << (fp16 ? "fp16" : "fp32")
-        << "\", \"threads\": " << omp_get_max_threads() << ", \"simd\": \"" << aff::cpu_simd_level() << "\", \"rows\": [";
+        << "\", \"threads\": " << omp_get_max_threads() << ", \"simd\": \"" << aff::cpu_simd_level()
+        << "\", \"amx\": " << (aff::cpu_amx_screening() ? "true" : "false") << ", \"rows\": [";
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
       out << (i ? ", " : "") << "{\"n\": " << r.n << ", \"d\": " << r.d << ", \"batch\": " << r.batch

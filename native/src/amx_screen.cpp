@@ -1,6 +1,8 @@
 // AMX-BF16 screening kernels. Compiled with -mamx-tile -mamx-bf16 for this file only; called only when available().
 #include "amx_screen.h"
 
+#include "aff/device.h"
+
 #include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -130,3 +132,7 @@ void scores(const uint16_t* rows, size_t n, const uint32_t* queries, size_t nq, 
 }
 
 }  // namespace aff::amx
+
+namespace aff {
+bool cpu_amx_screening() { return amx::available(); }
+}  // namespace aff

@@ -13,5 +13,8 @@ int32_t cuda_device_count();
 bool cuda_device_describe(int32_t device, char* buf, int32_t len);
 // The SIMD path the CPU kernels chose at run time: "avx512", "avx2" or "scalar".
 const char* cpu_simd_level();
+// True when large exact-search batches are screened with AMX bf16 tiles (CPU support, kernel permission,
+// and AFF_AMX not set to 0).
+bool cpu_amx_screening();
 
 }  // namespace aff

@@ -18,8 +18,8 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Backend backend = Backend.detect();
-        System.out.printf("backend: %s (CPU SIMD %s, CUDA compiled: %s, CUDA devices: %s)%n", backend.preferred(),
-                backend.cpuSimd(), backend.cudaCompiled(),
+        System.out.printf("backend: %s (CPU SIMD %s, AMX screening: %s, CUDA compiled: %s, CUDA devices: %s)%n",
+                backend.preferred(), backend.cpuSimd(), backend.amxScreening() ? "on" : "off", backend.cudaCompiled(),
                 backend.cudaDevices().isEmpty() ? "none" : String.join("; ", backend.cudaDevices()));
         if (index != null) {
             try (VectorIndex idx = VectorIndexes.open(index)) {

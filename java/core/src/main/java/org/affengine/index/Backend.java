@@ -6,10 +6,11 @@ import java.util.List;
 import org.affengine.natives.AffNative;
 
 /**
- * What the native core can use here: the CPU SIMD level it chose, whether CUDA kernels were compiled in, and the CUDA
- * devices the driver reports. Without a device every index runs on the CPU.
+ * What the native core can use here: the CPU SIMD level it chose, whether exact search screens large batches with AMX
+ * bf16 tiles, whether CUDA kernels were compiled in, and the CUDA devices the driver reports. Without a device every
+ * index runs on the CPU.
  */
-public record Backend(String cpuSimd, boolean cudaCompiled, List<String> cudaDevices) {
+public record Backend(String cpuSimd, boolean amxScreening, boolean cudaCompiled, List<String> cudaDevices) {
     public static Backend detect() {
         List<String> devices = new ArrayList<>();
         int count = AffNative.cuda_device_count();
@@ -23,7 +24,8 @@ public record Backend(String cpuSimd, boolean cudaCompiled, List<String> cudaDev
                 devices.add(new String(buf, 0, len, StandardCharsets.UTF_8));
             }
         }
-        return new Backend(AffNative.cpu_simd_level(), AffNative.cuda_compiled(), List.copyOf(devices));
+        return new Backend(AffNative.cpu_simd_level(), AffNative.cpu_amx_screening(), AffNative.cuda_compiled(),
+                List.copyOf(devices));
     }
 
     /** "cuda" when a device is present, otherwise "cpu". */

@@ -30,6 +30,8 @@ public final class AffNative {
 
     public static native @Cast("const char*") String cpu_simd_level();
 
+    public static native @Cast("bool") boolean cpu_amx_screening();
+
     /** aff::ExactIndex. */
     @Name("ExactIndex")
     public static final class ExactIndexHandle extends Pointer {

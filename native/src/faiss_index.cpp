@@ -165,6 +165,37 @@ void FaissIndex::remove(int64_t n, const int64_t* ids) {
   }
 }
 
+int64_t FaissIndex::tombstones() const {
+  std::shared_lock lock(impl_->mutex);
+  return static_cast<int64_t>(impl_->dead_labels.size());
+}
+
+int64_t FaissIndex::compact() {
+  std::unique_lock lock(impl_->mutex);
+  Impl& m = *impl_;
+  if (m.native_ids || m.dead_labels.empty()) return 0;
+  const size_t d = static_cast<size_t>(m.dim), live = m.label_of.size();
+  std::vector<float> rows(live * d);
+  std::vector<int64_t> ids;
+  ids.reserve(live);
+  // Read everything back before touching the index, so a failure leaves it as it was.
+  for (int64_t label = 0; label < m.index->ntotal; ++label) {
+    if (m.dead_labels.count(label)) continue;
+    guarded("reconstruct", [&] { m.index->reconstruct(label, rows.data() + ids.size() * d); });
+    ids.push_back(m.label_ids[static_cast<size_t>(label)]);
+  }
+  const int64_t dropped = static_cast<int64_t>(m.dead_labels.size());
+  guarded("compact", [&] {
+    m.index->reset();
+    m.index->add(static_cast<int64_t>(live), rows.data());
+  });
+  m.label_ids = std::move(ids);
+  m.label_of.clear();
+  for (size_t label = 0; label < m.label_ids.size(); ++label) m.label_of.emplace(m.label_ids[label], label);
+  m.dead_labels.clear();
+  return dropped;
+}
+
 void FaissIndex::set_parameter(const char* name, double value) {
   require(name && *name, "empty parameter name");
   std::unique_lock lock(impl_->mutex);

@@ -117,6 +117,38 @@ TEST(FaissIndex, RemovedIdsNeverComeBack) {
   }
 }
 
+TEST(FaissIndex, CompactDropsTombstonesAndKeepsResults) {
+  std::mt19937_64 rng(test_util::fresh_seed());
+  const Data data(rng);
+  FaissIndex index(data.d, "HNSW32", L2);
+  index.add(data.n, data.x.data(), data.ids.data());
+  std::vector<int64_t> gone(data.ids.begin(), data.ids.begin() + data.n / 2);
+  index.remove(gone.size(), gone.data());
+  EXPECT_EQ(index.tombstones(), static_cast<int64_t>(gone.size()));
+  index.set_parameter("efSearch", 128);
+  const auto exact = data.exact(L2, 10, gone);
+  const double before = recall(search(index, data, 10), exact, data.nq, 10);
+  EXPECT_EQ(index.compact(), static_cast<int64_t>(gone.size()));
+  EXPECT_EQ(index.tombstones(), 0);
+  EXPECT_EQ(index.compact(), 0);
+  EXPECT_EQ(index.size(), static_cast<int64_t>(data.n - gone.size()));
+  EXPECT_FALSE(index.contains(gone[0]));
+  EXPECT_TRUE(index.contains(data.ids.back()));
+  const double after = recall(search(index, data, 10), exact, data.nq, 10);
+  EXPECT_GE(after, 0.9);
+  EXPECT_GE(after, before - 0.05);
+  // Ids keep working after the relabelling: remove and re-add one.
+  index.remove(1, &data.ids.back());
+  index.add(1, data.x.data() + (data.n - 1) * data.d, &data.ids.back());
+  EXPECT_TRUE(index.contains(data.ids.back()));
+  FaissIndex ivf(data.d, "IVF8,Flat", L2);
+  ivf.train(data.n, data.x.data());
+  ivf.add(data.n, data.x.data(), data.ids.data());
+  ivf.remove(3, data.ids.data());
+  EXPECT_EQ(ivf.tombstones(), 0);
+  EXPECT_EQ(ivf.compact(), 0);
+}
+
 TEST(FaissIndex, SaveLoadRoundTrip) {
   std::mt19937_64 rng(test_util::fresh_seed());
   const Data data(rng);

@@ -34,6 +34,13 @@ class FaissIndex {
   void remove(int64_t n, const int64_t* ids);
   bool contains(int64_t id) const;
 
+  // Removed ids still held inside an index that cannot delete in place (0 for IVF).
+  int64_t tombstones() const;
+  // Rebuilds such an index without its tombstones, freeing their memory; returns how many were dropped. Training
+  // is kept and the live vectors are read back with FAISS reconstruct(): exact for Flat-stored indexes (HNSW),
+  // the decoded approximation for compressed ones. Throws std::runtime_error where FAISS cannot reconstruct.
+  int64_t compact();
+
   // Sets a search-time parameter known to FAISS's ParameterSpace ("efSearch", "nprobe", ...).
   void set_parameter(const char* name, double value);
 

@@ -7,7 +7,7 @@ import org.affengine.natives.AffNative;
 /**
  * Approximate search through FAISS: any {@code index_factory} string ("HNSW32", "IVF4096,PQ32", "Flat", ...).
  * IVF and PQ indexes must be {@link #train trained} before vectors are added. HNSW cannot delete in place: removed
- * ids are hidden from results and their space is kept until the index is rebuilt.
+ * ids are hidden from results ({@link #tombstones()}) and their memory is kept until {@link #compact()}.
  */
 public final class FaissIndex extends NativeIndex {
     private final AffNative.FaissIndexHandle handle;
@@ -45,6 +45,19 @@ public final class FaissIndex extends NativeIndex {
             throw new IllegalArgumentException("training needs at least one vector");
         }
         guardedRun(() -> handle.train(n, vectors));
+    }
+
+    /** Removed ids still held inside an index that cannot delete in place (always 0 for IVF). */
+    public long tombstones() {
+        return guarded(handle::tombstones);
+    }
+
+    /**
+     * Rebuilds an index that holds tombstones without them, freeing their memory; returns how many were dropped.
+     * Vectors are read back with FAISS reconstruct (exact for HNSW's flat storage). Waits for running searches.
+     */
+    public long compact() {
+        return guarded(handle::compact);
     }
 
     /** Sets a FAISS search parameter such as "efSearch" (HNSW) or "nprobe" (IVF). */

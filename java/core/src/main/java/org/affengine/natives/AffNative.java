@@ -112,6 +112,10 @@ public final class AffNative {
 
         public native @Cast("bool") boolean contains(long id);
 
+        public native long tombstones();
+
+        public native long compact();
+
         public native void set_parameter(@Cast("const char*") String name, double value);
 
         public native void search(long nq, @Const float[] queries, long k, float[] outScores,

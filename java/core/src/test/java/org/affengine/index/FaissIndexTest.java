@@ -76,6 +76,7 @@ class FaissIndexTest {
             for (long id : index.search(TestData.row(q, 8, 0), 50).ids()) {
                 assertTrue(id != top);
             }
+            assertEquals(1, index.tombstones());
             before = index.searchBatch(q, 5);
             index.save(file);
         }
@@ -83,6 +84,11 @@ class FaissIndexTest {
             assertTrue(back instanceof FaissIndex f && f.factory().equals("HNSW16"));
             assertEquals(999, back.size());
             assertArrayEquals(before, back.searchBatch(q, 5));
+            FaissIndex hnsw = (FaissIndex) back;
+            assertEquals(1, hnsw.tombstones());
+            assertEquals(1, hnsw.compact());
+            assertEquals(0, hnsw.tombstones());
+            assertEquals(999, hnsw.size());
         }
     }
 

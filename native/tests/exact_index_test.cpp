@@ -94,7 +94,13 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{INNER_PRODUCT, FLOAT32, 70001, 16, 2, 1024}, Case{L2, FLOAT32, 70001, 16, 20, 10},
                       Case{INNER_PRODUCT, FLOAT32, 50, 5, 4, 50}, Case{L2, FLOAT16, 4099, 200, 100, 333},
                       Case{INNER_PRODUCT, FLOAT32, 1000, 1, 33, 20}),
-                      ::testing::Bool()));
+                      ::testing::Bool()),
+    [](const ::testing::TestParamInfo<std::tuple<Case, bool>>& info) {
+      const Case& c = std::get<0>(info.param);
+      return std::string(c.metric == L2 ? "L2" : "IP") + (c.storage == FLOAT16 ? "_fp16" : "_fp32") + "_n" +
+             std::to_string(c.n) + "_d" + std::to_string(c.d) + "_q" + std::to_string(c.nq) + "_k" +
+             std::to_string(c.k) + (std::get<1>(info.param) ? "_screened" : "_plain");
+    });
 
 // Small integer vectors make many exact ties: the result must then follow (score, smaller id) exactly,
 // on every path (SIMD dot, BLAS, several threads).

@@ -9,9 +9,9 @@ import picocli.CommandLine.Command;
  * 1 for bad input or files, 2 for bad usage.
  */
 @Command(name = "aff", mixinStandardHelpOptions = true, version = "aff 0.1.0",
-        description = "AFF engine: build, search and evaluate vector indexes.",
+        description = "AFF engine: build, search and evaluate vector indexes and retrieval results.",
         subcommands = {InfoCommand.class, GenerateCommand.class, BuildCommand.class, SearchCommand.class,
-            GroundTruthCommand.class, RecallCommand.class})
+            GroundTruthCommand.class, RecallCommand.class, EvalCommand.class})
 public final class AffCli {
     public static void main(String[] args) {
         System.exit(run(args));

@@ -12,7 +12,7 @@ import org.affengine.io.VectorFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "build", description = "Build an index from base vectors (.fvecs or .npy); ids are the row numbers.")
+@Command(name = "build", mixinStandardHelpOptions = true, description = "Build an index from base vectors (.fvecs or .npy); ids are the row numbers.")
 final class BuildCommand implements Callable<Integer> {
     @Option(names = "--base", required = true, description = "Base vectors (.fvecs or .npy).")
     Path base;

@@ -8,7 +8,7 @@ import org.affengine.io.VectorFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "generate", description = "Write seeded synthetic vectors (a Gaussian mixture) as .fvecs or .npy.")
+@Command(name = "generate", mixinStandardHelpOptions = true, description = "Write seeded synthetic vectors (a Gaussian mixture) as .fvecs or .npy.")
 final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--n", required = true, description = "Number of vectors.")
     int n;

@@ -11,7 +11,7 @@ import org.affengine.io.VectorFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "groundtruth", description = "Exact k nearest base rows of every query, as .ivecs or .npy.")
+@Command(name = "groundtruth", mixinStandardHelpOptions = true, description = "Exact k nearest base rows of every query, as .ivecs or .npy.")
 final class GroundTruthCommand implements Callable<Integer> {
     @Option(names = "--base", required = true)
     Path base;

@@ -10,7 +10,7 @@ import org.affengine.index.VectorIndexes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "info", description = "Show the compute backend, or describe an index file.")
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Show the compute backend, or describe an index file.")
 final class InfoCommand implements Callable<Integer> {
     @Option(names = "--index", description = "An index file to describe.")
     Path index;

@@ -10,7 +10,7 @@ import org.affengine.io.VectorFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "recall", description = "recall@k of result ids against ground truth: the fraction of the true k "
+@Command(name = "recall", mixinStandardHelpOptions = true, description = "recall@k of result ids against ground truth: the fraction of the true k "
         + "nearest found among the first k results. Prints JSON.")
 final class RecallCommand implements Callable<Integer> {
     @Option(names = "--results", required = true, description = "Result ids (.ivecs or .npy).")

@@ -17,7 +17,7 @@ import org.affengine.io.VectorFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "search", description = "Search an index with a query file; write ids as .ivecs/.npy and/or JSON.")
+@Command(name = "search", mixinStandardHelpOptions = true, description = "Search an index with a query file; write ids as .ivecs/.npy and/or JSON.")
 final class SearchCommand implements Callable<Integer> {
     @Option(names = "--index", required = true, description = "Index file.")
     Path indexFile;

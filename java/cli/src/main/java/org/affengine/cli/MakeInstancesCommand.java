@@ -48,7 +48,7 @@ final class MakeInstancesCommand implements Callable<Integer> {
         InstanceBenchmark.Summary s = InstanceBenchmark.build(photos, out,
                 new InstanceBenchmark.Config(seed, easy, hard, junk, distractorViews, size),
                 sources != null ? List.of() : DebianPhotos.PAIRS, sources != null ? List.of()
-                        : DebianPhotos.DISTRACTORS);
+                        : DebianPhotos.distractors(photos));
         System.out.printf("wrote %d gallery images and %d queries (%d instances, %d pairs; easy/hard/junk "
                 + "positives %d/%d/%d) to %s%n", s.galleryImages(), s.queries(), s.instances(), s.pairs(), s.easy(),
                 s.hard(), s.junk(), out);

@@ -13,7 +13,8 @@ import java.util.stream.Stream;
 /**
  * The real photographs the instance benchmark is built from, taken from Debian packages: each package is fetched
  * with {@code apt-get download} and unpacked with {@code dpkg-deb -x} into a cache folder (nothing is installed
- * system-wide), and the photos listed here are copied to {@code <cache>/photos}.
+ * system-wide), and the photos listed here, plus one image of every KDE wallpaper (distractors), are copied to
+ * {@code <cache>/photos}.
  */
 public final class DebianPhotos {
     private DebianPhotos() {}
@@ -41,8 +42,22 @@ public final class DebianPhotos {
                     "basketball2"), new InstanceBenchmark.Pair("aloeL", "aloeR"),
             new InstanceBenchmark.Pair("motorcycle_left", "motorcycle_right"));
 
-    /** Photos that only fill the gallery (textures). */
-    public static final List<String> DISTRACTORS = List.of("brick", "grass", "gravel");
+    /** Texture photos that only fill the gallery; every KDE wallpaper does too (see {@link #distractors}). */
+    static final List<String> TEXTURES = List.of("brick", "grass", "gravel");
+
+    /** Wallpapers (photos and artwork): one image per wallpaper, the largest file, as distractors. */
+    static final String WALLPAPERS = "plasma-workspace-wallpapers";
+    static final String WALLPAPER_PREFIX = "wallpaper_";
+
+    /** The distractor photos among those fetched: the textures and every wallpaper. */
+    public static List<String> distractors(Path photos) throws IOException {
+        List<String> out = new java.util.ArrayList<>(TEXTURES);
+        try (Stream<Path> s = Files.list(photos)) {
+            s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(WALLPAPER_PREFIX)).sorted()
+                    .forEach(n -> out.add(n.substring(0, n.lastIndexOf('.'))));
+        }
+        return out;
+    }
 
     /** Fetches what is missing and returns the folder of photos. */
     public static Path fetch(Path cacheDir) throws IOException {
@@ -77,7 +92,49 @@ public final class DebianPhotos {
             deleteTree(root);
             Files.delete(deb);
         }
+        fetchWallpapers(cache, debs, root, photos);
         return photos;
+    }
+
+    private static void fetchWallpapers(Path cache, Path debs, Path root, Path photos) throws IOException {
+        try (Stream<Path> s = Files.list(photos)) {
+            if (s.anyMatch(p -> p.getFileName().toString().startsWith(WALLPAPER_PREFIX))) {
+                return;
+            }
+        }
+        run(debs, "apt-get", "download", WALLPAPERS);
+        Path deb = findDeb(debs, WALLPAPERS);
+        if (deb == null) {
+            throw new IOException("apt-get download " + WALLPAPERS + " left no .deb in " + debs);
+        }
+        run(cache, "dpkg-deb", "-x", deb.toString(), root.toString());
+        Path walls = root.resolve("usr/share/wallpapers");
+        try (Stream<Path> dirs = Files.list(walls)) {
+            for (Path wall : dirs.sorted().toList()) {
+                Path images = wall.resolve("contents/images");
+                if (!Files.isDirectory(images)) {
+                    continue;
+                }
+                Path largest = null;
+                try (Stream<Path> files = Files.list(images)) {
+                    for (Path f : files.sorted().toList()) {
+                        String n = f.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+                        if (Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                                && (n.endsWith(".jpg") || n.endsWith(".png"))
+                                && (largest == null || Files.size(f) > Files.size(largest))) {
+                            largest = f;
+                        }
+                    }
+                }
+                if (largest != null) {
+                    String n = largest.getFileName().toString();
+                    Files.copy(largest, photos.resolve(WALLPAPER_PREFIX + wall.getFileName() + n.substring(
+                            n.lastIndexOf('.'))), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+        deleteTree(root);
+        Files.delete(deb);
     }
 
     private static void deleteTree(Path dir) throws IOException {

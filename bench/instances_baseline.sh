@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Model-free baselines (tiny images, colour histograms) on the instance-level benchmark built from real photos:
+# builds the benchmark with seed 1 when it is missing, then prints revisitop easy / medium / hard mAP.
+#   bench/instances_baseline.sh [BENCHMARK_DIR]      (default: build/instances)
+source "$(dirname "$0")/../bin/env.sh"
+cd "$AFF_ROOT"
+out="${1:-build/instances}"
+[ -f java/bench/target/aff-bench.jar ] && [ -f java/cli/target/aff.jar ] || mvn -B -ntp -q -DskipTests install
+[ -f "$out/gnd_instances.pkl" ] || bin/run make-instances --out "$out" --seed 1
+cp="java/cli/target/aff.jar:java/bench/target/aff-bench.jar"
+java --enable-native-access=ALL-UNNAMED -cp "$cp" org.affengine.bench.InstanceBaselines "$out"

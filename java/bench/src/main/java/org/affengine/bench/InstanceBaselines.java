@@ -1,0 +1,138 @@
+package org.affengine.bench;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+import javax.imageio.ImageIO;
+import org.affengine.eval.RevisitopEval;
+import org.affengine.eval.RevisitopGround;
+import org.affengine.index.ExactIndex;
+import org.affengine.index.Metric;
+
+/**
+ * Classical, model-free descriptors on a revisitop-layout benchmark (queries cropped to their box, as the protocol
+ * asks): a tiny image (the photo shrunk to s x s colour pixels, mean-removed) and a colour histogram. They show
+ * how hard a benchmark is before any learned model is involved. Prints a Markdown table of easy / medium / hard
+ * mAP and mP@10.
+ *
+ * <p>Usage: InstanceBaselines BENCHMARK_DIR [GND_FILE_NAME]
+ */
+public final class InstanceBaselines {
+    private InstanceBaselines() {}
+
+    public static void main(String[] args) throws Exception {
+        Path root = Path.of(args[0]);
+        RevisitopGround gnd = RevisitopGround.read(root.resolve(args.length > 1 ? args[1] : "gnd_instances.pkl"));
+        Map<String, Function<BufferedImage, float[]>> descriptors = new LinkedHashMap<>();
+        descriptors.put("tiny image 8x8 (192-d)", img -> tiny(img, 8));
+        descriptors.put("tiny image 16x16 (768-d)", img -> tiny(img, 16));
+        descriptors.put("colour histogram 8x8x8 (512-d)", InstanceBaselines::histogram);
+        System.out.println("| descriptor | easy mAP | medium mAP | hard mAP | medium mP@10 |");
+        System.out.println("|---|---|---|---|---|");
+        for (Map.Entry<String, Function<BufferedImage, float[]>> d : descriptors.entrySet()) {
+            RevisitopEval.Result r = score(root, gnd, d.getValue());
+            System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %.2f |%n", d.getKey(), 100 * r.easy().map(),
+                    100 * r.medium().map(), 100 * r.hard().map(), 100 * r.medium().mp(10));
+        }
+    }
+
+    static RevisitopEval.Result score(Path root, RevisitopGround gnd, Function<BufferedImage, float[]> describe)
+            throws Exception {
+        float[] gallery = null;
+        int dim = 0;
+        List<String> names = gnd.imlist();
+        for (int i = 0; i < names.size(); i++) {
+            float[] v = describe.apply(ImageIO.read(root.resolve("jpg").resolve(names.get(i) + ".jpg").toFile()));
+            if (gallery == null) {
+                dim = v.length;
+                gallery = new float[names.size() * dim];
+            }
+            System.arraycopy(v, 0, gallery, i * dim, dim);
+        }
+        int[][] ranks = new int[gnd.qimlist().size()][];
+        try (ExactIndex index = new ExactIndex(dim, Metric.INNER_PRODUCT)) {
+            long[] ids = new long[names.size()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = i;
+            }
+            index.add(gallery, ids);
+            for (int q = 0; q < ranks.length; q++) {
+                BufferedImage img = ImageIO.read(root.resolve("jpg").resolve(gnd.qimlist().get(q) + ".jpg").toFile());
+                double[] b = gnd.queries().get(q).bbx();
+                if (b != null) {
+                    int x1 = (int) Math.max(0, Math.floor(b[0]));
+                    int y1 = (int) Math.max(0, Math.floor(b[1]));
+                    int x2 = (int) Math.min(img.getWidth(), Math.ceil(b[2]));
+                    int y2 = (int) Math.min(img.getHeight(), Math.ceil(b[3]));
+                    img = img.getSubimage(x1, y1, Math.max(1, x2 - x1), Math.max(1, y2 - y1));
+                }
+                long[] ranked = index.search(describe.apply(img), names.size()).ids();
+                ranks[q] = java.util.Arrays.stream(ranked).mapToInt(Math::toIntExact).toArray();
+            }
+        }
+        return RevisitopEval.evaluate(ranks, gnd);
+    }
+
+    /** The image averaged down to s x s RGB cells, mean-removed and L2-normalised. */
+    static float[] tiny(BufferedImage img, int s) {
+        float[] v = new float[s * s * 3];
+        int[] counts = new int[s * s];
+        int w = img.getWidth();
+        int h = img.getHeight();
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int cell = (y * s / h) * s + (x * s / w);
+                int p = img.getRGB(x, y);
+                v[cell * 3] += (p >> 16) & 0xff;
+                v[cell * 3 + 1] += (p >> 8) & 0xff;
+                v[cell * 3 + 2] += p & 0xff;
+                counts[cell]++;
+            }
+        }
+        for (int c = 0; c < counts.length; c++) {
+            for (int k = 0; k < 3; k++) {
+                v[c * 3 + k] /= Math.max(1, counts[c]);
+            }
+        }
+        return normalise(v, true);
+    }
+
+    /** Joint RGB histogram with 8 bins per channel, square-rooted (Hellinger) and L2-normalised. */
+    static float[] histogram(BufferedImage img) {
+        float[] v = new float[512];
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                int p = img.getRGB(x, y);
+                v[(((p >> 16) & 0xff) >> 5) * 64 + (((p >> 8) & 0xff) >> 5) * 8 + ((p & 0xff) >> 5)]++;
+            }
+        }
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) Math.sqrt(v[i]);
+        }
+        return normalise(v, false);
+    }
+
+    static float[] normalise(float[] v, boolean centre) {
+        double mean = 0;
+        if (centre) {
+            for (float f : v) {
+                mean += f;
+            }
+            mean /= v.length;
+        }
+        double norm = 0;
+        for (int i = 0; i < v.length; i++) {
+            v[i] -= (float) mean;
+            norm += v[i] * v[i];
+        }
+        float inv = (float) (1 / Math.max(1e-12, Math.sqrt(norm)));
+        for (int i = 0; i < v.length; i++) {
+            v[i] *= inv;
+        }
+        return v;
+    }
+}

@@ -31,12 +31,13 @@ public final class DebianPhotos {
                     List.of("grace_hopper.jpg")),
             "opencv-doc", Map.entry("usr/share/doc/opencv-doc/examples/data", List.of("baboon.jpg", "building.jpg",
                     "butterfly.jpg", "fruits.jpg", "home.jpg", "messi5.jpg", "orange.jpg", "apple.jpg",
-                    "chicky_512.png", "board.jpg", "graf1.png", "graf3.png", "leuvenA.jpg", "leuvenB.jpg", "aero1.jpg",
+                    "chicky_512.png", "board.jpg", "graf1.png", "graf3.png", "H1to3p.xml", "leuvenA.jpg", "leuvenB.jpg", "aero1.jpg",
                     "aero3.jpg", "box.png", "box_in_scene.png", "basketball1.png", "basketball2.png", "aloeL.jpg",
                     "aloeR.jpg")));
 
     /** Real viewpoint pairs among the photos: the second is queried, the first is its hard positive. */
-    public static final List<InstanceBenchmark.Pair> PAIRS = List.of(new InstanceBenchmark.Pair("graf1", "graf3"),
+    public static final List<InstanceBenchmark.Pair> PAIRS = List.of(
+            new InstanceBenchmark.Pair("graf1", "graf3", "H1to3p.xml"),
             new InstanceBenchmark.Pair("leuvenA", "leuvenB"), new InstanceBenchmark.Pair("aero1", "aero3"),
             new InstanceBenchmark.Pair("box", "box_in_scene"), new InstanceBenchmark.Pair("basketball1",
                     "basketball2"), new InstanceBenchmark.Pair("aloeL", "aloeR"),

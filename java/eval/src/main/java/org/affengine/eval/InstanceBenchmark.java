@@ -40,8 +40,16 @@ public final class InstanceBenchmark {
         }
     }
 
-    /** A real multi-view pair: the second image is another viewpoint of the first. */
-    public record Pair(String first, String second) {}
+    /**
+     * A real multi-view pair: the second image is another viewpoint of the first. With a ground-truth homography
+     * (an OpenCV FileStorage XML file next to the photos, mapping first to second), the query box is the part of
+     * the second image that shows the first; without one it is the whole image.
+     */
+    public record Pair(String first, String second, String homographyFile) {
+        public Pair(String first, String second) {
+            this(first, second, null);
+        }
+    }
 
     /** What went into a benchmark and how many images each role has. */
     public record Summary(int instances, int pairs, int distractorPhotos, int galleryImages, int queries,
@@ -116,7 +124,9 @@ public final class InstanceBenchmark {
             BufferedImage second = load(photos.get(p.second()), config.size());
             queryNames.add("q_" + p.second());
             queryImages.add(second);
-            boxes.add(new double[] {0, 0, second.getWidth(), second.getHeight()});
+            boxes.add(p.homographyFile() == null ? new double[] {0, 0, second.getWidth(), second.getHeight()}
+                    : projectedBox(sources.resolve(p.homographyFile()), photos.get(p.first()), photos.get(p.second()),
+                            second));
             queryOwners.add(p.second());
         }
         int distractorCount = 0;
@@ -211,6 +221,49 @@ public final class InstanceBenchmark {
     }
 
     private record Entry(String owner, String role, BufferedImage image, int quality) {}
+
+    /**
+     * The bounding box, in the resized second image, of the first image's frame mapped by the ground-truth
+     * homography (full-resolution coordinates), clipped to the image.
+     */
+    static double[] projectedBox(Path homography, Path first, Path second, BufferedImage resized) throws IOException {
+        double[] h = readOpenCvMatrix(homography);
+        BufferedImage a = ImageIO.read(first.toFile());
+        BufferedImage b = ImageIO.read(second.toFile());
+        double scale = (double) resized.getWidth() / b.getWidth();
+        double[] box = {Double.MAX_VALUE, Double.MAX_VALUE, -Double.MAX_VALUE, -Double.MAX_VALUE};
+        for (double[] c : new double[][] {{0, 0}, {a.getWidth(), 0}, {a.getWidth(), a.getHeight()},
+            {0, a.getHeight()}}) {
+            double w = h[6] * c[0] + h[7] * c[1] + h[8];
+            double x = (h[0] * c[0] + h[1] * c[1] + h[2]) / w * scale;
+            double y = (h[3] * c[0] + h[4] * c[1] + h[5]) / w * scale;
+            box[0] = Math.min(box[0], x);
+            box[1] = Math.min(box[1], y);
+            box[2] = Math.max(box[2], x);
+            box[3] = Math.max(box[3], y);
+        }
+        return new double[] {Math.max(0, Math.floor(box[0])), Math.max(0, Math.floor(box[1])),
+            Math.min(resized.getWidth(), Math.ceil(box[2])), Math.min(resized.getHeight(), Math.ceil(box[3]))};
+    }
+
+    /** The nine numbers of a 3x3 "opencv-matrix" in an OpenCV FileStorage XML file. */
+    static double[] readOpenCvMatrix(Path xml) throws IOException {
+        String text = Files.readString(xml);
+        int start = text.indexOf("<data>");
+        int end = text.indexOf("</data>");
+        if (start < 0 || end < start) {
+            throw new IOException(xml + ": no <data> element");
+        }
+        String[] numbers = text.substring(start + 6, end).trim().split("\\s+");
+        if (numbers.length != 9) {
+            throw new IOException(xml + ": expected a 3x3 matrix, found " + numbers.length + " numbers");
+        }
+        double[] m = new double[9];
+        for (int i = 0; i < 9; i++) {
+            m[i] = Double.parseDouble(numbers[i]);
+        }
+        return m;
+    }
 
     private static int[] indices(List<Entry> gallery, String owner, String role) {
         List<Integer> out = new ArrayList<>();

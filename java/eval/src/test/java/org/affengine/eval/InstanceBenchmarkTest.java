@@ -78,6 +78,26 @@ class InstanceBenchmarkTest {
         return out;
     }
 
+    /** A ground-truth homography (OpenCV XML) turns into the query box: the first image's frame in the second. */
+    @Test
+    void homographyGivesTheQueryBox() throws Exception {
+        BufferedImage first = scene(new Random(), 200, 100);
+        BufferedImage second = scene(new Random(), 400, 300);
+        ImageIO.write(first, "png", dir.resolve("first.png").toFile());
+        ImageIO.write(second, "png", dir.resolve("second.png").toFile());
+        // second = 0.5 * first + (40, 30): the first image's frame covers [40, 140] x [30, 80] of the second.
+        Files.writeString(dir.resolve("H.xml"), "<?xml version=\"1.0\"?>\n<opencv_storage>\n<H13 type_id="
+                + "\"opencv-matrix\">\n  <rows>3</rows>\n  <cols>3</cols>\n  <dt>d</dt>\n  <data>\n"
+                + "\t5.0e-01 0. 4.0e+01\n\t0. 5.0e-01 3.0e+01\n\t0. 0. 1.0e+00 </data></H13>\n</opencv_storage>\n");
+        BufferedImage resized = ImageViews.fit(second, 200);  // half size
+        double[] box = InstanceBenchmark.projectedBox(dir.resolve("H.xml"), dir.resolve("first.png"),
+                dir.resolve("second.png"), resized);
+        assertArrayEquals(new double[] {20, 15, 70, 40}, box, 1e-9);
+        Files.writeString(dir.resolve("bad.xml"), "<opencv_storage/>");
+        assertTrue(org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> InstanceBenchmark.readOpenCvMatrix(dir.resolve("bad.xml"))).getMessage().contains("data"));
+    }
+
     @Test
     void sameSeedGivesIdenticalFilesAndAnotherSeedDoesNot() throws Exception {
         InstanceBenchmark.build(sources, dir.resolve("a"), SMALL, PAIRS, DISTRACTORS);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 
 namespace aff {
 
@@ -29,6 +30,28 @@ inline void require_search_args(int64_t nq, const float* queries, int64_t k, int
   require(k <= size, "k = " + std::to_string(k) + " exceeds the number of indexed vectors (" + std::to_string(size) + ")");
   require(nq == 0 || (queries && out_scores && out_ids), "null buffer");
   require_finite(queries, nq, dim, "query");
+}
+
+// Ids of an add: none already present (contains(id) false), none repeated within the batch.
+template <typename Contains>
+void require_new_ids(int64_t n, const int64_t* ids, Contains contains) {
+  std::unordered_set<int64_t> batch;
+  batch.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    require(!contains(ids[i]), "id " + std::to_string(ids[i]) + " is already in the index");
+    require(batch.insert(ids[i]).second, "id " + std::to_string(ids[i]) + " appears twice in the batch");
+  }
+}
+
+// Ids of a remove: all present, none repeated.
+template <typename Contains>
+void require_present_ids(int64_t n, const int64_t* ids, Contains contains) {
+  std::unordered_set<int64_t> batch;
+  batch.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    require(contains(ids[i]), "id " + std::to_string(ids[i]) + " is not in the index");
+    require(batch.insert(ids[i]).second, "id " + std::to_string(ids[i]) + " appears twice in the batch");
+  }
 }
 
 }  // namespace aff

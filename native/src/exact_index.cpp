@@ -302,12 +302,7 @@ void ExactIndex::add(int64_t n, const float* vectors, const int64_t* ids) {
     }
   }
   std::unique_lock lock(impl_->mutex);
-  std::unordered_set<int64_t> batch;
-  batch.reserve(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    require(impl_->row_of.count(ids[i]) == 0, "id " + std::to_string(ids[i]) + " is already in the index");
-    require(batch.insert(ids[i]).second, "id " + std::to_string(ids[i]) + " appears twice in the batch");
-  }
+  require_new_ids(n, ids, [this](int64_t id) { return impl_->row_of.count(id) != 0; });
   impl_->append(n, vectors, ids);
 }
 
@@ -316,11 +311,7 @@ void ExactIndex::remove(int64_t n, const int64_t* ids) {
   if (n == 0) return;
   require(ids != nullptr, "null buffer");
   std::unique_lock lock(impl_->mutex);
-  std::unordered_set<int64_t> batch;
-  for (int64_t i = 0; i < n; ++i) {
-    require(impl_->row_of.count(ids[i]) != 0, "id " + std::to_string(ids[i]) + " is not in the index");
-    require(batch.insert(ids[i]).second, "id " + std::to_string(ids[i]) + " appears twice in the batch");
-  }
+  require_present_ids(n, ids, [this](int64_t id) { return impl_->row_of.count(id) != 0; });
   for (int64_t i = 0; i < n; ++i) impl_->erase_row(impl_->row_of.at(ids[i]));
 }
 
@@ -366,11 +357,7 @@ ExactIndex::ExactIndex(const char* path) : impl_(read(path)) {}
 
 ExactIndex::Impl* ExactIndex::read(const char* path) {
   FileReader r(path, "exact index");
-  char magic[8];
-  r.read(magic, sizeof magic);
-  if (std::memcmp(magic, kMagic, sizeof magic) != 0) r.fail("wrong magic (not an exact index)");
-  const auto version = r.get<uint32_t>();
-  if (version != kVersion) r.fail("unsupported version " + std::to_string(version));
+  r.expect_header(kMagic, kVersion);
   const auto dim = r.get<int32_t>();
   const auto metric = r.get<int32_t>();
   const auto storage = r.get<int32_t>();

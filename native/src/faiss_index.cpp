@@ -125,11 +125,7 @@ void FaissIndex::add(int64_t n, const float* vectors, const int64_t* ids) {
   if (!impl_->index->is_trained) {
     throw std::logic_error("FAISS index '" + impl_->description + "' must be trained before vectors are added");
   }
-  std::unordered_set<int64_t> batch;
-  for (int64_t i = 0; i < n; ++i) {
-    require(!impl_->contains(ids[i]), "id " + std::to_string(ids[i]) + " is already in the index");
-    require(batch.insert(ids[i]).second, "id " + std::to_string(ids[i]) + " appears twice in the batch");
-  }
+  require_new_ids(n, ids, [this](int64_t id) { return impl_->contains(id); });
   if (impl_->native_ids) {
     guarded("add", [&] { impl_->index->add_with_ids(n, vectors, ids); });
     impl_->ivf_ids.insert(ids, ids + n);
@@ -148,11 +144,7 @@ void FaissIndex::remove(int64_t n, const int64_t* ids) {
   if (n == 0) return;
   require(ids != nullptr, "null buffer");
   std::unique_lock lock(impl_->mutex);
-  std::unordered_set<int64_t> batch;
-  for (int64_t i = 0; i < n; ++i) {
-    require(impl_->contains(ids[i]), "id " + std::to_string(ids[i]) + " is not in the index");
-    require(batch.insert(ids[i]).second, "id " + std::to_string(ids[i]) + " appears twice in the batch");
-  }
+  require_present_ids(n, ids, [this](int64_t id) { return impl_->contains(id); });
   if (impl_->native_ids) {
     const faiss::IDSelectorBatch selector(static_cast<size_t>(n), ids);
     guarded("remove", [&] { return impl_->index->remove_ids(selector); });
@@ -272,11 +264,7 @@ FaissIndex::FaissIndex(const char* path) : impl_(read(path)) {}
 
 FaissIndex::Impl* FaissIndex::read(const char* path) {
   FileReader r(path, "FAISS index");
-  char magic[8];
-  r.read(magic, sizeof magic);
-  if (std::memcmp(magic, kMagic, sizeof magic) != 0) r.fail("wrong magic (not a FAISS index)");
-  const auto version = r.get<uint32_t>();
-  if (version != kVersion) r.fail("unsupported version " + std::to_string(version));
+  r.expect_header(kMagic, kVersion);
   auto impl = std::make_unique<Impl>();
   impl->dim = r.get<int32_t>();
   const auto metric = r.get<int32_t>();

@@ -96,6 +96,14 @@ void FileReader::read(void* data, size_t bytes) {
   pos_ += bytes;
 }
 
+void FileReader::expect_header(const char (&magic)[8], uint32_t version) {
+  char found[8];
+  read(found, sizeof found);
+  if (std::memcmp(found, magic, sizeof found) != 0) fail("wrong magic (another kind of file)");
+  const auto v = get<uint32_t>();
+  if (v != version) fail("unsupported version " + std::to_string(v));
+}
+
 void FileReader::finish() {
   if (remaining() != 0) fail("unexpected trailing bytes");
   uint32_t stored = 0;

@@ -41,6 +41,8 @@ class FileReader {
     read(&v, sizeof(T));
     return v;
   }
+  // Reads the 8-byte magic and the version that start every index file; throws on a mismatch.
+  void expect_header(const char (&magic)[8], uint32_t version);
   // Bytes of payload not yet read (the CRC trailer excluded).
   uint64_t remaining() const { return payload_ - pos_; }
   // Throws unless the whole payload was read and its CRC matches.

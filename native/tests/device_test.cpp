@@ -10,7 +10,9 @@
 TEST(Device, DiscoveryFallsBackToZeroDevices) {
   const int count = aff::cuda_device_count();
   ASSERT_GE(count, 0);
-  if (!aff::cuda_compiled()) EXPECT_EQ(count, 0);
+  if (!aff::cuda_compiled()) {
+    EXPECT_EQ(count, 0);
+  }
   char buf[256];
   std::memset(buf, 'x', sizeof buf);
   EXPECT_FALSE(aff::cuda_device_describe(count, buf, sizeof buf));

@@ -106,7 +106,9 @@ TEST(FaissIndex, RemovedIdsNeverComeBack) {
     if (kind != "Flat") index.set_parameter(kind.rfind("IVF", 0) == 0 ? "nprobe" : "efSearch", 64);
     const auto got = search(index, data, 10);
     for (int64_t id : got) EXPECT_EQ(gone_set.count(id), 0u) << factory;
-    if (kind == "Flat") EXPECT_EQ(got, data.exact(INNER_PRODUCT, 10, gone));
+    if (kind == "Flat") {
+      EXPECT_EQ(got, data.exact(INNER_PRODUCT, 10, gone));
+    }
     // A removed id may be added again and is then found.
     index.add(1, data.q.data(), &gone[0]);
     std::vector<float> s(1);

@@ -5,7 +5,8 @@ set -euo pipefail
 AFF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export AFF_ROOT
 
-aff_apt_packages=(cmake g++ make maven zlib1g-dev libfaiss-dev libopenblas0-openmp libgtest-dev)
+aff_apt_packages=(cmake g++ make maven zlib1g-dev libfaiss-dev libopenblas0-openmp libgtest-dev
+  dataset-fashion-mnist)
 
 aff_install_packages() {
   local missing=()

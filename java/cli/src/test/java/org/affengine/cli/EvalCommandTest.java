@@ -73,6 +73,20 @@ class EvalCommandTest {
         assertTrue(d.get("medium").get("mAP").asDouble() < 1.0);
         assertEquals(1.0, d.get("easy").get("mAP").asDouble(), 1e-12);
 
+        // Tied scores: gallery 1 and 2 are the same vector; exact search ranks the smaller id first, every time.
+        float[] tied = {0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+        VectorFiles.writeFloats(dir.resolve("tied.npy"), new FloatMatrix(4, 4, tied));
+        VectorFiles.writeFloats(dir.resolve("q_tied.npy"), new FloatMatrix(2, 4,
+                new float[] {1, 0, 0, 0, 1, 0, 0, 0}));
+        // Query 0: positives {0 easy, 1 hard}, junk {2}; ranking 1, 2, 0/3 tied at 0 -> 1, 2, 0, 3.
+        JsonNode t = json(aff("eval", "revisitop", "--gnd", gndFile.toString(), "--queries",
+                dir.resolve("q_tied.npy").toString(), "--gallery", dir.resolve("tied.npy").toString()));
+        // Hard (positive 1 first, junk 2 and easy 0 removed): query 0 AP 1; query 1 has no hard positive.
+        assertEquals(1.0, t.get("hard").get("mAP").asDouble(), 1e-12);
+        // Medium for query 0: positives 1 and 0 at 0 and 2, junk 2 at 1 -> 0 and 1: AP 1. Query 1: positive 3 at
+        // position 3 of 1, 2, 0, 3: AP (0/3 + 1/4) / 2 = 0.125.
+        assertEquals((1.0 + 0.125) / 2, t.get("medium").get("mAP").asDouble(), 1e-12);
+
         AffCliTest.Run wrong = aff("eval", "revisitop", "--gnd", gndFile.toString(), "--ranks",
                 dir.resolve("gallery.npy").toString());
         assertEquals(1, wrong.code());

@@ -51,6 +51,19 @@ class RevisitopEvalTest {
         assertArrayEquals(new double[] {0, 0.5, 0.5}, r.hard().mpk(), 1e-15);
     }
 
+    /** A ranking that lists an image twice counts both places, as the reference's np.in1d does. */
+    @Test
+    void repeatedEntriesCountAtEveryPosition() {
+        RevisitopEval.Scores s = RevisitopEval.computeMap(new int[][] {{1, 0, 1}}, List.of(new int[] {0}),
+                List.of(new int[] {}), RevisitopEval.KAPPAS);
+        // Positive 0 at position 1 only: AP = (0/1 + 1/2) / 2 with one positive.
+        assertEquals(0.25, s.map(), 1e-15);
+        RevisitopEval.Scores twice = RevisitopEval.computeMap(new int[][] {{0, 0, 1}}, List.of(new int[] {0, 1}),
+                List.of(new int[] {}), RevisitopEval.KAPPAS);
+        // Positions 0, 1 and 2 all hold a positive: AP = (1 + 1)/2/2 + (1/1 + 2/2)/2/2 + (2/2 + 3/3)/2/2 = 1.5.
+        assertEquals(1.5, twice.map(), 1e-15);
+    }
+
     @Test
     void queriesWithoutPositivesAreSkippedAndMissingPositivesCountAsNeverFound() {
         RevisitopGround gnd = ground(5, query(new int[] {4}, new int[] {}, new int[] {}),

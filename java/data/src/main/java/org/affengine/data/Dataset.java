@@ -2,7 +2,7 @@ package org.affengine.data;
 
 /**
  * A labelled image collection with random access by index, so feature extraction can stream it in batches and
- * resume at any position. Implementations: {@link FashionMnist}.
+ * resume at any position. Implementations: {@link FashionMnist}, {@link FolderDataset}.
  */
 public interface Dataset {
     /** Which part of a dataset: models train on TRAIN, retrieval is evaluated on TEST. */

@@ -30,15 +30,17 @@ namespace {
 constexpr char kMagic[8] = {'A', 'F', 'F', 'E', 'X', 'A', 'C', 'T'};
 constexpr uint32_t kVersion = 1;
 constexpr int32_t kMaxDim = 1 << 16;
-// From this many queries on, scores come from BLAS sgemm; below it, from the SIMD dot kernels.
+// From this many queries on, scores come from AMX screening or BLAS sgemm; below it, from the SIMD dot kernels.
 constexpr int64_t kGemmMinBatch = 16;
-// sgemm blocks: large enough for BLAS to run near its peak (measured: 1024 x 2048 beats 256 x 256 by ~25% at d=512).
+// Query blocks (both large-batch paths) and sgemm row tiles: large enough for BLAS to run near its peak
+// (measured: 1024 x 2048 beats 256 x 256 by ~25% at d=512).
 constexpr int64_t kGemmQueryBlock = 1024;
 constexpr size_t kGemmTileRows = 2048;
 // A thread gets at least this many rows, so small indexes do not pay for starting a thread team.
 constexpr size_t kMinRowsPerThread = 32768;
 
-// Rows per tile on the SIMD (small batch) path: about 128 KiB of fp32 rows, so a tile stays in L2 while every query of the block reads it.
+// Rows per tile on the SIMD (small batch) path: about 128 KiB of fp32 rows, so a tile stays in L2 while every
+// query of the block reads it.
 size_t tile_rows(int32_t dim) {
   const size_t t = (size_t{1} << 15) / static_cast<size_t>(dim);
   return std::clamp<size_t>(t & ~size_t{15}, 16, 1024);
@@ -219,7 +221,7 @@ void ExactIndex::Impl::search(int64_t nq, const float* queries, int64_t k, float
   const bool screen = gemm && screenable && amx::available();
   const size_t n = size(), d = static_cast<size_t>(dim), dp = amx::padded_dim(d);
   const size_t tile = gemm ? kGemmTileRows : tile_rows(dim);
-  const int64_t block = gemm ? kGemmQueryBlock : nq;
+  const int64_t block = gemm ? std::min(nq, kGemmQueryBlock) : nq;
   const int threads = static_cast<int>(std::clamp<size_t>(n / kMinRowsPerThread, 1, omp_get_max_threads()));
   // Per thread, one collector per query of the block: threads own disjoint row ranges and are merged at the end.
   std::vector<std::vector<TopK>> partial(threads, std::vector<TopK>(static_cast<size_t>(block), TopK(k)));

@@ -92,6 +92,26 @@ public final class ImageCodec {
         return new RawImage(bx - ax, by - ay, c, out);
     }
 
+    /**
+     * Channels-first float values for a network: (pixel / 255 - mean[c]) / std[c], laid out [channels, height,
+     * width]. mean and std have one entry per channel of the image.
+     */
+    public static float[] toChw(RawImage image, float[] mean, float[] std) {
+        int c = image.channels();
+        if (mean.length != c || std.length != c) {
+            throw new IllegalArgumentException("mean and std need " + c + " values for a " + c + "-channel image");
+        }
+        int plane = image.width() * image.height();
+        float[] out = new float[c * plane];
+        byte[] px = image.pixels();
+        for (int i = 0; i < plane; i++) {
+            for (int k = 0; k < c; k++) {
+                out[k * plane + i] = ((px[i * c + k] & 0xff) / 255f - mean[k]) / std[k];
+            }
+        }
+        return out;
+    }
+
     private static Mat toMat(RawImage image) {
         int type = image.channels() == 1 ? CV_8UC1 : org.bytedeco.opencv.global.opencv_core.CV_8UC3;
         Mat m = new Mat(image.height(), image.width(), type);

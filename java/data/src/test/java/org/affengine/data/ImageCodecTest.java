@@ -146,5 +146,11 @@ class ImageCodecTest {
         assertEquals(10, box.at(9, 0, 0));
         assertThrows(IllegalArgumentException.class, () -> ImageCodec.crop(raw, 50, 0, 60, 10));
         assertThrows(IllegalArgumentException.class, () -> ImageCodec.resize(raw, 0, 3));
+        float[] chw = ImageCodec.toChw(raw, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.5f, 1f});
+        assertEquals(3 * 40 * 20, chw.length);
+        assertEquals((200 / 255f - 0.5f) / 0.25f, chw[0], 1e-6f);             // red plane, (0, 0)
+        assertEquals((20 / 255f - 0.5f) / 0.5f, chw[800 + 39], 1e-6f);        // green plane, (39, 0)
+        assertEquals((30 / 255f - 0.5f) / 1f, chw[1600 + 20 * 40 - 1], 1e-6f); // blue plane, last pixel
+        assertThrows(IllegalArgumentException.class, () -> ImageCodec.toChw(raw, new float[1], new float[1]));
     }
 }

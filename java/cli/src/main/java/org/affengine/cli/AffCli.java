@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
 @Command(name = "aff", mixinStandardHelpOptions = true, version = "aff 0.1.0",
         description = "AFF engine: build, search and evaluate vector indexes and retrieval results.",
         subcommands = {InfoCommand.class, GenerateCommand.class, BuildCommand.class, SearchCommand.class,
-            GroundTruthCommand.class, RecallCommand.class, EvalCommand.class, MakeInstancesCommand.class})
+            GroundTruthCommand.class, RecallCommand.class, EvalCommand.class, MakeInstancesCommand.class,
+            ExtractCommand.class})
 public final class AffCli {
     public static void main(String[] args) {
         System.exit(run(args));

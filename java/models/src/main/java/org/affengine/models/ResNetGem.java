@@ -2,15 +2,11 @@ package org.affengine.models;
 
 import static org.bytedeco.pytorch.global.torch.relu;
 
-import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.BatchNorm2dImpl;
 import org.bytedeco.pytorch.BatchNormOptions;
 import org.bytedeco.pytorch.Conv2dImpl;
-import org.bytedeco.pytorch.Conv2dOptions;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -36,12 +32,12 @@ public final class ResNetGem extends GlobalNet {
         final BatchNorm2dImpl shortcutNorm;
 
         Block(long in, long out, long stride) {
-            c1 = register_module("c1", new Conv2dImpl(conv(in, out, 3, stride)));
+            c1 = register_module("c1", new Conv2dImpl(Layers.conv(in, out, 3, stride)));
             n1 = register_module("n1", new BatchNorm2dImpl(new BatchNormOptions(out)));
-            c2 = register_module("c2", new Conv2dImpl(conv(out, out, 3, 1)));
+            c2 = register_module("c2", new Conv2dImpl(Layers.conv(out, out, 3, 1)));
             n2 = register_module("n2", new BatchNorm2dImpl(new BatchNormOptions(out)));
             if (in != out || stride != 1) {
-                shortcut = register_module("shortcut", new Conv2dImpl(conv(in, out, 1, stride)));
+                shortcut = register_module("shortcut", new Conv2dImpl(Layers.conv(in, out, 1, stride)));
                 shortcutNorm = register_module("shortcut_norm", new BatchNorm2dImpl(new BatchNormOptions(out)));
             } else {
                 shortcut = null;
@@ -56,19 +52,11 @@ public final class ResNetGem extends GlobalNet {
         }
     }
 
-    static Conv2dOptions conv(long in, long out, long kernel, long stride) {
-        Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(kernel, kernel));
-        o.stride().put(new long[] {stride, stride});
-        o.padding().put(new LongPointer(kernel / 2, kernel / 2));
-        o.bias().put(false);
-        return o;
-    }
-
     /** @param width channels of the first stage; @param depth residual blocks per stage. */
     public ResNetGem(int width, int depth, int dim) {
         this.dim = dim;
         this.width = width;
-        stem = register_module("stem", new Conv2dImpl(conv(1, width, 3, 1)));
+        stem = register_module("stem", new Conv2dImpl(Layers.conv(1, width, 3, 1)));
         stemNorm = register_module("stem_norm", new BatchNorm2dImpl(new BatchNormOptions(width)));
         blocks = new Block[3 * depth];
         long in = width;
@@ -99,9 +87,6 @@ public final class ResNetGem extends GlobalNet {
         for (Block b : blocks) {
             x = b.forward(x);
         }
-        // GeM: (mean over positions of x^p)^(1/p), p = 3.
-        Tensor gem = x.clamp_min(new Scalar(1e-6)).pow(new Scalar(3.0)).mean(new long[] {2, 3}, false,
-                new ScalarTypeOptional()).pow(new Scalar(1.0 / 3.0));
-        return whiten.forward(gem);
+        return whiten.forward(Layers.gem(x));
     }
 }

@@ -16,7 +16,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 
 /**
- * Trains a {@link GlobalNet} as a classifier (cross-entropy through a linear head on the descriptor) with SGD and
+ * Trains a {@link TrainableNet} as a classifier (cross-entropy through a linear head on its descriptor) with SGD and
  * momentum, on shuffled mini-batches, deterministically for a seed. Returns the loss and accuracy curve.
  */
 public final class Trainer {
@@ -28,7 +28,7 @@ public final class Trainer {
 
     private Trainer() {}
 
-    public static List<Point> train(GlobalNet net, Dataset data, Config c, IntConsumer progress) {
+    public static List<Point> train(TrainableNet net, Dataset data, Config c, IntConsumer progress) {
         manual_seed(c.seed());
         Module head = new Module();
         LinearImpl classifier = head.register_module("classifier", new LinearImpl(net.dim(), data.classes()));
@@ -58,7 +58,7 @@ public final class Trainer {
             cursor += c.batch();
             ImageBatches.Batch batch = ImageBatches.load(data, indices);
             optimizer.zero_grad();
-            Tensor logits = classifier.forward(net.embed(batch.images()));
+            Tensor logits = classifier.forward(net.trainingDescriptor(batch.images()));
             Tensor loss = cross_entropy(logits, batch.labels());
             loss.backward();
             optimizer.step();

@@ -1,0 +1,34 @@
+package org.affengine.models;
+
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.Conv2dOptions;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+
+/** Building blocks shared by the networks. */
+final class Layers {
+    private Layers() {}
+
+    /** A kernel x kernel convolution, "same" padding, no bias (a batch norm follows). */
+    static Conv2dOptions conv(long in, long out, long kernel, long stride) {
+        Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(kernel, kernel));
+        o.stride().put(new long[] {stride, stride});
+        o.padding().put(new LongPointer(kernel / 2, kernel / 2));
+        o.bias().put(false);
+        return o;
+    }
+
+    /** A 1x1 convolution with bias (heads). */
+    static Conv2dOptions pointwise(long in, long out) {
+        Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(1, 1));
+        o.bias().put(true);
+        return o;
+    }
+
+    /** Generalised mean pooling over the spatial positions, p = 3: [B, C, H, W] -> [B, C]. */
+    static Tensor gem(Tensor x) {
+        return x.clamp_min(new Scalar(1e-6)).pow(new Scalar(3.0)).mean(new long[] {2, 3}, false,
+                new ScalarTypeOptional()).pow(new Scalar(1.0 / 3.0));
+    }
+}

@@ -1,0 +1,18 @@
+package org.affengine.models;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * A network trained by classification on one descriptor per image ({@link Trainer}): global networks use their
+ * output, local ones the attention-pooled local descriptors.
+ */
+public abstract class TrainableNet extends Module {
+    /** A stable name for specs, files and reports (Module.name() is LibTorch's own). */
+    public abstract String modelName();
+
+    /** Length of the descriptor the classifier sees (and, for global networks, of the output). */
+    public abstract int dim();
+
+    public abstract Tensor trainingDescriptor(Tensor images);
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Model-free baselines (tiny images, colour histograms) on the instance-level benchmark built from real photos:
-# builds the benchmark with seed 1 when it is missing, then prints revisitop easy / medium / hard mAP.
+# Baselines on the instance-level benchmark built from real photos: model-free descriptors (tiny images, colour
+# histograms) and the built-in global gallery models with their Fashion-MNIST weights (build/models, trained when
+# missing). Builds the benchmark with seed 1 when it is missing, then prints revisitop easy / medium / hard mAP.
 #   bench/instances_baseline.sh [BENCHMARK_DIR]      (default: build/instances)
 source "$(dirname "$0")/../bin/env.sh"
 cd "$AFF_ROOT"

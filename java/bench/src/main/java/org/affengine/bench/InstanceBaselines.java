@@ -14,23 +14,32 @@ import org.affengine.index.ExactIndex;
 import org.affengine.index.Metric;
 
 /**
- * Classical, model-free descriptors on a revisitop-layout benchmark (queries cropped to their box, as the protocol
- * asks): a tiny image (the photo shrunk to s x s colour pixels, mean-removed) and a colour histogram. They show
- * how hard a benchmark is before any learned model is involved. Prints a Markdown table of easy / medium / hard
- * mAP and mP@10.
+ * Descriptors on a revisitop-layout benchmark (queries cropped to their box, as the protocol asks): model-free
+ * ones (a tiny image: the photo shrunk to s x s colour pixels, mean-removed; a colour histogram) and the built-in
+ * global gallery models with their Fashion-MNIST weights (photos shrunk to 28 x 28 grey, as those models see
+ * images). Prints a Markdown table of easy / medium / hard mAP and mP@10.
  *
- * <p>Usage: InstanceBaselines BENCHMARK_DIR [GND_FILE_NAME]
+ * <p>Usage: InstanceBaselines BENCHMARK_DIR [WEIGHTS_DIR]  (weights default build/models; trained when missing)
  */
 public final class InstanceBaselines {
     private InstanceBaselines() {}
 
     public static void main(String[] args) throws Exception {
         Path root = Path.of(args[0]);
-        RevisitopGround gnd = RevisitopGround.read(root.resolve(args.length > 1 ? args[1] : "gnd_instances.pkl"));
+        RevisitopGround gnd = RevisitopGround.read(root.resolve("gnd_instances.pkl"));
+        Path weights = Path.of(args.length > 1 ? args[1] : "build/models");
         Map<String, Function<BufferedImage, float[]>> descriptors = new LinkedHashMap<>();
         descriptors.put("tiny image 8x8 (192-d)", img -> tiny(img, 8));
         descriptors.put("tiny image 16x16 (768-d)", img -> tiny(img, 16));
         descriptors.put("colour histogram 8x8x8 (512-d)", InstanceBaselines::histogram);
+        org.affengine.data.FashionMnist train = org.affengine.data.FashionMnist.load(
+                org.affengine.data.Dataset.Split.TRAIN);
+        for (String name : List.of("resnet-gem", "vgg-gem")) {
+            org.affengine.models.GlobalNet net = (org.affengine.models.GlobalNet)
+                    org.affengine.models.GalleryModels.trainOrLoad(name, weights, train, 800, 1, i -> { });
+            descriptors.put(name + " (Fashion-MNIST weights, 28x28 grey, " + net.dim() + "-d)", img -> learned(net,
+                    img));
+        }
         System.out.println("| descriptor | easy mAP | medium mAP | hard mAP | medium mP@10 |");
         System.out.println("|---|---|---|---|---|");
         for (Map.Entry<String, Function<BufferedImage, float[]>> d : descriptors.entrySet()) {
@@ -75,6 +84,43 @@ public final class InstanceBaselines {
             }
         }
         return RevisitopEval.evaluate(ranks, gnd);
+    }
+
+    /** A built-in model's descriptor of the photo seen as Fashion-MNIST images are: 28 x 28 grey. */
+    static float[] learned(org.affengine.models.GlobalNet net, BufferedImage img) {
+        float[] grey = tinyGrey(img, 28);
+        byte[] pixels = new byte[28 * 28];
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = (byte) Math.round(grey[i]);
+        }
+        org.affengine.data.RawImage raw = new org.affengine.data.RawImage(28, 28, 1, pixels);
+        float[] chw = org.affengine.data.ImageCodec.toChw(raw, org.affengine.models.ImageBatches.FASHION_MEAN,
+                org.affengine.models.ImageBatches.FASHION_STD);
+        try (org.bytedeco.pytorch.NoGradGuard guard = new org.bytedeco.pytorch.NoGradGuard()) {
+            org.bytedeco.pytorch.Tensor out = net.embed(org.bytedeco.pytorch.Tensor.create(chw, 1, 1, 28, 28))
+                    .contiguous();
+            float[] v = new float[net.dim()];
+            ((java.nio.FloatBuffer) out.createBuffer()).get(v);
+            return normalise(v, false);
+        }
+    }
+
+    /** Grey levels averaged down to s x s cells. */
+    static float[] tinyGrey(BufferedImage img, int s) {
+        float[] v = new float[s * s];
+        int[] counts = new int[s * s];
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                int cell = (y * s / img.getHeight()) * s + (x * s / img.getWidth());
+                int p = img.getRGB(x, y);
+                v[cell] += 0.299f * ((p >> 16) & 0xff) + 0.587f * ((p >> 8) & 0xff) + 0.114f * (p & 0xff);
+                counts[cell]++;
+            }
+        }
+        for (int c = 0; c < v.length; c++) {
+            v[c] /= Math.max(1, counts[c]);
+        }
+        return v;
     }
 
     /** The image averaged down to s x s RGB cells, mean-removed and L2-normalised. */

@@ -43,10 +43,60 @@ public final class InstanceBaselines {
         System.out.println("| descriptor | easy mAP | medium mAP | hard mAP | medium mP@10 |");
         System.out.println("|---|---|---|---|---|");
         for (Map.Entry<String, Function<BufferedImage, float[]>> d : descriptors.entrySet()) {
-            RevisitopEval.Result r = score(root, gnd, d.getValue());
-            System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %.2f |%n", d.getKey(), 100 * r.easy().map(),
-                    100 * r.medium().map(), 100 * r.hard().map(), 100 * r.medium().mp(10));
+            print(d.getKey(), score(root, gnd, d.getValue()));
         }
+        for (org.affengine.models.OpenCvLocal.Kind kind : org.affengine.models.OpenCvLocal.Kind.values()) {
+            org.affengine.models.OpenCvLocal model = new org.affengine.models.OpenCvLocal(kind, 500);
+            print(model.modelName() + " (500 keypoints, ratio-test voting)", scoreLocal(root, gnd, model));
+        }
+    }
+
+    static void print(String name, RevisitopEval.Result r) {
+        System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %.2f |%n", name, 100 * r.easy().map(),
+                100 * r.medium().map(), 100 * r.hard().map(), 100 * r.medium().mp(10));
+    }
+
+    /** Local descriptors: every query descriptor votes for the gallery image of its nearest (ratio test 0.85). */
+    static RevisitopEval.Result scoreLocal(Path root, RevisitopGround gnd, org.affengine.models.OpenCvLocal model)
+            throws Exception {
+        List<org.affengine.data.Features.LocalSet> gallery = new java.util.ArrayList<>();
+        for (String name : gnd.imlist()) {
+            gallery.add(model.extract(raw(ImageIO.read(root.resolve("jpg").resolve(name + ".jpg").toFile()))));
+        }
+        List<org.affengine.data.Features.LocalSet> queries = new java.util.ArrayList<>();
+        for (int q = 0; q < gnd.qimlist().size(); q++) {
+            queries.add(model.extract(raw(cropped(root, gnd, q))));
+        }
+        return RevisitopEval.evaluate(org.affengine.models.LocalVoting.rank(queries, gallery, model.dim(), 0.85), gnd);
+    }
+
+    static BufferedImage cropped(Path root, RevisitopGround gnd, int q) throws Exception {
+        BufferedImage img = ImageIO.read(root.resolve("jpg").resolve(gnd.qimlist().get(q) + ".jpg").toFile());
+        double[] b = gnd.queries().get(q).bbx();
+        if (b == null) {
+            return img;
+        }
+        int x1 = (int) Math.max(0, Math.floor(b[0]));
+        int y1 = (int) Math.max(0, Math.floor(b[1]));
+        int x2 = (int) Math.min(img.getWidth(), Math.ceil(b[2]));
+        int y2 = (int) Math.min(img.getHeight(), Math.ceil(b[3]));
+        return img.getSubimage(x1, y1, Math.max(1, x2 - x1), Math.max(1, y2 - y1));
+    }
+
+    static org.affengine.data.RawImage raw(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        byte[] px = new byte[w * h * 3];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int p = img.getRGB(x, y);
+                int i = (y * w + x) * 3;
+                px[i] = (byte) (p >> 16);
+                px[i + 1] = (byte) (p >> 8);
+                px[i + 2] = (byte) p;
+            }
+        }
+        return new org.affengine.data.RawImage(w, h, 3, px);
     }
 
     static RevisitopEval.Result score(Path root, RevisitopGround gnd, Function<BufferedImage, float[]> describe)
@@ -70,15 +120,7 @@ public final class InstanceBaselines {
             }
             index.add(gallery, ids);
             for (int q = 0; q < ranks.length; q++) {
-                BufferedImage img = ImageIO.read(root.resolve("jpg").resolve(gnd.qimlist().get(q) + ".jpg").toFile());
-                double[] b = gnd.queries().get(q).bbx();
-                if (b != null) {
-                    int x1 = (int) Math.max(0, Math.floor(b[0]));
-                    int y1 = (int) Math.max(0, Math.floor(b[1]));
-                    int x2 = (int) Math.min(img.getWidth(), Math.ceil(b[2]));
-                    int y2 = (int) Math.min(img.getHeight(), Math.ceil(b[3]));
-                    img = img.getSubimage(x1, y1, Math.max(1, x2 - x1), Math.max(1, y2 - y1));
-                }
+                BufferedImage img = cropped(root, gnd, q);
                 long[] ranked = index.search(describe.apply(img), names.size()).ids();
                 ranks[q] = java.util.Arrays.stream(ranked).mapToInt(Math::toIntExact).toArray();
             }

@@ -9,4 +9,4 @@ out="${1:-build/instances}"
 [ -f java/bench/target/aff-bench.jar ] && [ -f java/cli/target/aff.jar ] || mvn -B -ntp -q -DskipTests install
 [ -f "$out/gnd_instances.pkl" ] || bin/run make-instances --out "$out" --seed 1
 cp="java/cli/target/aff.jar:java/bench/target/aff-bench.jar"
-java --enable-native-access=ALL-UNNAMED -cp "$cp" org.affengine.bench.InstanceBaselines "$out"
+java --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -cp "$cp" org.affengine.bench.InstanceBaselines "$out"

@@ -13,7 +13,8 @@ import org.bytedeco.javacpp.annotation.Platform;
  * handles over contiguous arrays, and device discovery. Callers use {@link org.affengine.index}, not this class.
  * C++ exceptions arrive as Java exceptions carrying the native message.
  */
-@Platform(include = {"aff/types.h", "aff/exact_index.h", "aff/faiss_index.h", "aff/device.h"}, link = "aff")
+@Platform(include = {"aff/types.h", "aff/exact_index.h", "aff/faiss_index.h", "aff/device.h", "aff/feature_store.h"},
+        link = "aff")
 @Namespace("aff")
 public final class AffNative {
     static {
@@ -122,5 +123,37 @@ public final class AffNative {
                                   @Cast("int64_t*") long[] outIds);
 
         public native void save(@Cast("const char*") String path);
+    }
+
+    /** aff::FeatureStoreReader. */
+    @Name("FeatureStoreReader")
+    public static final class FeatureStoreHandle extends Pointer {
+        static {
+            Loader.load();
+        }
+
+        public FeatureStoreHandle(String dir) {
+            allocate(dir);
+        }
+
+        private native void allocate(@Cast("const char*") String dir);
+
+        public native long size();
+
+        public native int model_count();
+
+        public native int model_index(@Cast("const char*") String name);
+
+        public native @Cast("const char*") String model_name(int model);
+
+        public native int model_kind(int model);
+
+        public native int model_dim(int model);
+
+        public native void global(int model, long image, float[] out);
+
+        public native long local_count(int model, long image);
+
+        public native void local(int model, long image, float[] rows, float[] positions);
     }
 }

@@ -134,6 +134,36 @@ class FeatureStoreTest {
         FeatureStore.open(store, MODELS);
     }
 
+    /** The native core's reader sees exactly what the Java reader sees, and refuses the same bad stores. */
+    @Test
+    void nativeReaderAgreesWithTheJavaReader() throws Exception {
+        Path store = dir.resolve("store");
+        writeAll(store, 0);
+        FeatureStore java = FeatureStore.open(store, MODELS);
+        try (org.affengine.store.NativeFeatureStore nat = org.affengine.store.NativeFeatureStore.open(store)) {
+            assertEquals(SIZE, nat.size());
+            assertEquals(8, nat.dim("cnn"));
+            assertTrue(nat.isLocal("delf"));
+            for (int i = 0; i < SIZE; i++) {
+                assertArrayEquals(java.global("cnn", i), nat.global("cnn", i), "image " + i);
+                float[][] l = nat.local("delf", i);
+                assertArrayEquals(java.local("delf", i).rows(), l[0], "image " + i);
+                assertArrayEquals(java.local("delf", i).positions(), l[1], "image " + i);
+            }
+            assertThrows(IllegalArgumentException.class, () -> nat.global("cnn", SIZE));
+            assertThrows(IllegalArgumentException.class, () -> nat.global("nope", 0));
+        }
+        Path shard = store.resolve("delf-00003.rows.f16");
+        byte[] b = Files.readAllBytes(shard);
+        b[1] ^= 4;
+        Files.write(shard, b);
+        java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+                () -> org.affengine.store.NativeFeatureStore.open(store));
+        assertTrue(e.getMessage().contains("checksum"), e.getMessage());
+        assertThrows(java.io.UncheckedIOException.class,
+                () -> org.affengine.store.NativeFeatureStore.open(dir.resolve("missing")));
+    }
+
     @Test
     void corruptionAndMismatchesAreRefused() throws Exception {
         Path store = dir.resolve("store");

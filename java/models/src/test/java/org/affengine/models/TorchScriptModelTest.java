@@ -28,6 +28,10 @@ class TorchScriptModelTest {
 
     /** A parameterless scripted module whose forward is the given TorchScript expression of x. */
     static void writeModule(Path file, String expression) throws IOException {
+        writeModule(file, expression, "Tensor");
+    }
+
+    static void writeModule(Path file, String expression, String returnType) throws IOException {
         ByteArrayOutputStream pkl = new ByteArrayOutputStream();
         // The module object: __torch__.M with its one attribute, as TorchScript pickles it (protocol 2).
         pkl.write(new byte[] {(byte) 0x80, 2});
@@ -36,7 +40,8 @@ class TorchScriptModelTest {
         pkl.write("training".getBytes(StandardCharsets.US_ASCII));
         pkl.write(new byte[] {'q', 1, (byte) 0x89, 'u', 'b', '.'});
         String code = "class M(Module):\n  __parameters__ = []\n  __buffers__ = []\n  training : bool\n"
-                + "  def forward(self: __torch__.M,\n    x: Tensor) -> Tensor:\n    return " + expression + "\n";
+                + "  def forward(self: __torch__.M,\n    x: Tensor) -> " + returnType + ":\n    return " + expression
+                + "\n";
         try (OutputStream out = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(out)) {
             put(zip, "archive/data.pkl", pkl.toByteArray());
             put(zip, "archive/code/__torch__.py", code.getBytes(StandardCharsets.UTF_8));
@@ -99,5 +104,32 @@ class TorchScriptModelTest {
         TorchScriptModel ok = TorchScriptModel.load("pool", file, 1, 28, 28, 16);
         assertThrows(IllegalArgumentException.class, () -> ok.embed(Tensor.create(new float[3 * 784], 1, 3, 28,
                 28)));
+    }
+
+    /** A local model: 16 cells of 7x7 as 1-d descriptors, each at its cell centre; the first 10 are kept. */
+    @Test
+    void loadsALocalModelReturningDescriptorsAndPositions() throws Exception {
+        Path file = dir.resolve("cells.pt");
+        writeModule(file, "(torch.reshape(torch.avg_pool2d(x, [7, 7]), [x.size(0), 16, 1]), "
+                + "torch.mul(torch.ones([x.size(0), 16, 3]), 3.5))", "Tuple[Tensor, Tensor]");
+        TorchScriptModel model = TorchScriptModel.load("cells", file, 1, 28, 28, 1, 10);
+        float[] pixels = new float[784];
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = (i / 28) / 7 * 4 + (i % 28) / 7;  // each 7x7 cell holds its index
+        }
+        org.affengine.data.Features.LocalSet[] sets = model.extractLocal(Tensor.create(pixels, 1, 1, 28, 28));
+        assertEquals(1, sets.length);
+        assertEquals(10, sets[0].count());
+        for (int k = 0; k < 10; k++) {
+            assertEquals(k, sets[0].rows()[k], 1e-5);
+            assertEquals(3.5f, sets[0].positions()[k * 3], 1e-6f);
+        }
+        assertEquals(org.affengine.data.FeatureSpec.Kind.LOCAL, model.spec(file).kind());
+        IOException e = assertThrows(IOException.class, () -> TorchScriptModel.load("cells", file, 1, 28, 28, 4, 10));
+        assertTrue(e.getMessage().contains("local model of dimension 4"), e.getMessage());
+        Path global = dir.resolve("pool.pt");
+        writeModule(global, "torch.flatten(torch.avg_pool2d(x, [7, 7]), 1)");
+        e = assertThrows(IOException.class, () -> TorchScriptModel.load("pool", global, 1, 28, 28, 16, 10));
+        assertTrue(e.getMessage().contains("a tensor of shape"), e.getMessage());
     }
 }

@@ -1,0 +1,121 @@
+package org.affengine.train;
+
+import static org.bytedeco.pytorch.global.torch.hardtanh;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.affengine.models.GlobalNet;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.BatchNorm2dImpl;
+import org.bytedeco.pytorch.BatchNormOptions;
+import org.bytedeco.pytorch.Conv2dImpl;
+import org.bytedeco.pytorch.Conv2dOptions;
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The lightweight query model: a MobileNetV2-style network (inverted residual blocks: 1x1 expansion, 3x3
+ * depthwise, 1x1 linear projection, ReLU6, shortcut where the shape allows) for 28x28 grey images, then GeM and a
+ * linear whitening to the mixer's width d. {@link #macs()} counts its multiply-accumulates per image.
+ */
+public final class QueryNet extends GlobalNet {
+    private final Conv2dImpl stem;
+    private final BatchNorm2dImpl stemNorm;
+    private final List<Block> blocks = new ArrayList<>();
+    private final LinearImpl whiten;
+    private final int dim;
+    private long macs;
+
+    static final class Block extends Module {
+        final Conv2dImpl expand;
+        final Conv2dImpl depthwise;
+        final Conv2dImpl project;
+        final BatchNorm2dImpl n1;
+        final BatchNorm2dImpl n2;
+        final BatchNorm2dImpl n3;
+        final boolean residual;
+
+        Block(long in, long out, long expansion, long stride) {
+            long hidden = in * expansion;
+            expand = register_module("expand", new Conv2dImpl(conv(in, hidden, 1, 1, 1)));
+            n1 = register_module("n1", new BatchNorm2dImpl(new BatchNormOptions(hidden)));
+            depthwise = register_module("depthwise", new Conv2dImpl(conv(hidden, hidden, 3, stride, hidden)));
+            n2 = register_module("n2", new BatchNorm2dImpl(new BatchNormOptions(hidden)));
+            project = register_module("project", new Conv2dImpl(conv(hidden, out, 1, 1, 1)));
+            n3 = register_module("n3", new BatchNorm2dImpl(new BatchNormOptions(out)));
+            residual = stride == 1 && in == out;
+        }
+
+        Tensor forward(Tensor x) {
+            Tensor y = relu6(n1.forward(expand.forward(x)));
+            y = relu6(n2.forward(depthwise.forward(y)));
+            y = n3.forward(project.forward(y));
+            return residual ? y.add(x) : y;
+        }
+    }
+
+    static Tensor relu6(Tensor x) {
+        return hardtanh(x, new Scalar(0.0), new Scalar(6.0));
+    }
+
+    static Conv2dOptions conv(long in, long out, long kernel, long stride, long groups) {
+        Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(kernel, kernel));
+        o.stride().put(new long[] {stride, stride});
+        o.padding().put(new LongPointer(kernel / 2, kernel / 2));
+        o.groups().put(groups);
+        o.bias().put(false);
+        return o;
+    }
+
+    public QueryNet(int dim) {
+        this.dim = dim;
+        stem = register_module("stem", new Conv2dImpl(conv(1, 16, 3, 1, 1)));
+        stemNorm = register_module("stem_norm", new BatchNorm2dImpl(new BatchNormOptions(16)));
+        long side = 28;
+        macs = side * side * 16 * 9;
+        // (out channels, expansion, stride): 28 -> 14 -> 7.
+        long[][] plan = {{16, 2, 1}, {24, 4, 2}, {24, 4, 1}, {32, 4, 2}, {32, 4, 1}};
+        long in = 16;
+        for (int i = 0; i < plan.length; i++) {
+            long out = plan[i][0];
+            long hidden = in * plan[i][1];
+            long stride = plan[i][2];
+            long outSide = side / stride;
+            macs += side * side * in * hidden + outSide * outSide * hidden * 9 + outSide * outSide * hidden * out;
+            blocks.add(register_module("block" + i, new Block(in, out, plan[i][1], stride)));
+            in = out;
+            side = outSide;
+        }
+        whiten = register_module("whiten", new LinearImpl(in, dim));
+        macs += in * dim;
+    }
+
+    /** Multiply-accumulates per 28x28 image. */
+    public long macs() {
+        return macs;
+    }
+
+    @Override
+    public String modelName() {
+        return "query-mbv2-d" + dim;
+    }
+
+    @Override
+    public int dim() {
+        return dim;
+    }
+
+    @Override
+    public Tensor embed(Tensor images) {
+        Tensor x = relu6(stemNorm.forward(stem.forward(images)));
+        for (Block b : blocks) {
+            x = b.forward(x);
+        }
+        Tensor gem = x.clamp_min(new Scalar(1e-6)).pow(new Scalar(3.0)).mean(new long[] {2, 3}, false,
+                new ScalarTypeOptional()).pow(new Scalar(1.0 / 3.0));
+        return whiten.forward(gem);
+    }
+}

@@ -1,0 +1,125 @@
+package org.affengine.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.affengine.data.Dataset;
+import org.affengine.data.FeatureSpec;
+import org.affengine.data.FeatureStore;
+import org.affengine.data.FeatureStoreWriter;
+import org.affengine.data.Features;
+import org.affengine.data.LabelledImage;
+import org.affengine.data.RawImage;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Joint training on a small synthetic set where both sides carry the class: gallery features are class centres plus
+ * noise (one global, one local model), images are 28x28 with a class-dependent bright bar. Both ArcFace losses fall.
+ */
+class AffTrainerTest {
+    @TempDir
+    Path dir;
+
+    static final int N = 400;
+    static final int CLASSES = 4;
+
+    record Bars(long seed) implements Dataset {
+        public String name() {
+            return "bars";
+        }
+
+        public Split split() {
+            return Split.TRAIN;
+        }
+
+        public int size() {
+            return N;
+        }
+
+        public int classes() {
+            return CLASSES;
+        }
+
+        public LabelledImage get(int i) {
+            Random r = new Random(seed * 1000 + i);
+            int label = i % CLASSES;
+            byte[] px = new byte[28 * 28];
+            for (int p = 0; p < px.length; p++) {
+                px[p] = (byte) r.nextInt(60);
+            }
+            for (int y = 0; y < 28; y++) {
+                for (int x = label * 7; x < label * 7 + 7; x++) {
+                    px[y * 28 + x] = (byte) (180 + r.nextInt(60));
+                }
+            }
+            return new LabelledImage("bars-" + i, label, new RawImage(28, 28, 1, px));
+        }
+    }
+
+    @Test
+    void bothLossesFallWhenTrainedJointly() throws Exception {
+        List<FeatureSpec> specs = List.of(FeatureSpec.global("g", 12, Map.of()),
+                FeatureSpec.local("l", 6, 5, Map.of()));
+        Random r = new Random(7);
+        float[][] centres = new float[CLASSES][12];
+        for (float[] c : centres) {
+            for (int k = 0; k < 12; k++) {
+                c[k] = (float) r.nextGaussian();
+            }
+        }
+        try (FeatureStoreWriter w = FeatureStoreWriter.open(dir, "bars", Dataset.Split.TRAIN, N, 100, specs)) {
+            for (int i = 0; i < N; i++) {
+                float[] g = new float[12];
+                for (int k = 0; k < 12; k++) {
+                    g[k] = centres[i % CLASSES][k] + 0.3f * (float) r.nextGaussian();
+                }
+                int n = 1 + i % 5;
+                float[] rows = new float[n * 6];
+                for (int k = 0; k < rows.length; k++) {
+                    rows[k] = centres[i % CLASSES][k % 6] + 0.5f * (float) r.nextGaussian();
+                }
+                w.append(new Features(Map.of("g", g), Map.of("l", new Features.LocalSet(n, rows, new float[n * 3]))));
+            }
+        }
+        FeatureStore store = FeatureStore.open(dir, specs);
+        org.bytedeco.pytorch.global.torch.manual_seed(1);
+        DynamicMixer mixer = new DynamicMixer(specs, new DynamicMixer.Config(32, 1, 4, 64));
+        QueryNet query = new QueryNet(32);
+        List<AffTrainer.Point> curve = AffTrainer.train(mixer, query, store, new Bars(1),
+                new AffTrainer.Config(60, 32, 0.05, 0.9, 0, 0.9, 8, 0.1, 1), i -> { });
+        AffTrainer.Point first = curve.get(0);
+        AffTrainer.Point last = curve.get(curve.size() - 1);
+        assertTrue(last.mixerLoss() < 0.7 * first.mixerLoss(), "mixer loss: " + curve);
+        assertTrue(last.queryLoss() < 0.9 * first.queryLoss(), "query loss: " + curve);
+        float[] g = AffTrainer.galleryVectors(mixer, store, 64);
+        assertEquals(N * 32, g.length);
+        assertTrue(query.macs() > 0);
+        assertThrows(IllegalArgumentException.class, () -> AffTrainer.train(mixer, query, store, new Dataset() {
+            public String name() {
+                return "short";
+            }
+
+            public Split split() {
+                return Split.TRAIN;
+            }
+
+            public int size() {
+                return 10;
+            }
+
+            public int classes() {
+                return CLASSES;
+            }
+
+            public LabelledImage get(int i) {
+                return new Bars(1).get(i);
+            }
+        }, new AffTrainer.Config(1, 4, 0.01, 0, 0, 0.9, 8, 0.1, 1), i -> { }));
+    }
+}

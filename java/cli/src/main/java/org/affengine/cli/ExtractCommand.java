@@ -51,7 +51,7 @@ final class ExtractCommand implements Callable<Integer> {
         FashionMnist train = FashionMnist.load(Dataset.Split.TRAIN);
         Dataset data = FashionMnist.load(s);
         if (limit > 0) {
-            data = new FirstN(data, Math.min(limit, data.size()));
+            data = data.first(Math.min(limit, data.size()));
         }
         Path store = out != null ? out : Path.of("build/features/fashion-mnist-" + split
                 + (limit > 0 ? "-" + limit : ""));
@@ -90,36 +90,5 @@ final class ExtractCommand implements Callable<Integer> {
                     r.mpAt10());
         }
         return 0;
-    }
-
-    /** The first n items of a dataset (quick runs). */
-    private record FirstN(Dataset data, int n) implements Dataset {
-        @Override
-        public String name() {
-            return data.name() + "-first" + n;
-        }
-
-        @Override
-        public Split split() {
-            return data.split();
-        }
-
-        @Override
-        public int size() {
-            return n;
-        }
-
-        @Override
-        public int classes() {
-            return data.classes();
-        }
-
-        @Override
-        public org.affengine.data.LabelledImage get(int index) {
-            if (index >= n) {
-                throw new IndexOutOfBoundsException(index);
-            }
-            return data.get(index);
-        }
     }
 }

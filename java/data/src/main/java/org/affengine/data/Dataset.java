@@ -21,4 +21,41 @@ public interface Dataset {
     int classes();
 
     LabelledImage get(int index);
+
+    /** The first n items, as a dataset of its own (quick runs, tests). */
+    default Dataset first(int n) {
+        Dataset all = this;
+        if (n < 0 || n > all.size()) {
+            throw new IllegalArgumentException("first(" + n + ") of a dataset of " + all.size());
+        }
+        return new Dataset() {
+            @Override
+            public String name() {
+                return all.name() + "-first" + n;
+            }
+
+            @Override
+            public Split split() {
+                return all.split();
+            }
+
+            @Override
+            public int size() {
+                return n;
+            }
+
+            @Override
+            public int classes() {
+                return all.classes();
+            }
+
+            @Override
+            public LabelledImage get(int index) {
+                if (index < 0 || index >= n) {
+                    throw new IndexOutOfBoundsException("index " + index + " outside [0, " + n + ")");
+                }
+                return all.get(index);
+            }
+        };
+    }
 }

@@ -6,28 +6,34 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 
-/** Building blocks shared by the networks. */
-final class Layers {
+/** Building blocks shared by the networks (here and in the training module's query model). */
+public final class Layers {
     private Layers() {}
 
     /** A kernel x kernel convolution, "same" padding, no bias (a batch norm follows). */
-    static Conv2dOptions conv(long in, long out, long kernel, long stride) {
+    public static Conv2dOptions conv(long in, long out, long kernel, long stride) {
+        return conv(in, out, kernel, stride, 1);
+    }
+
+    /** The same in groups (groups = channels: depthwise). */
+    public static Conv2dOptions conv(long in, long out, long kernel, long stride, long groups) {
         Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(kernel, kernel));
         o.stride().put(new long[] {stride, stride});
         o.padding().put(new LongPointer(kernel / 2, kernel / 2));
+        o.groups().put(groups);
         o.bias().put(false);
         return o;
     }
 
     /** A 1x1 convolution with bias (heads). */
-    static Conv2dOptions pointwise(long in, long out) {
+    public static Conv2dOptions pointwise(long in, long out) {
         Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(1, 1));
         o.bias().put(true);
         return o;
     }
 
     /** Generalised mean pooling over the spatial positions, p = 3: [B, C, H, W] -> [B, C]. */
-    static Tensor gem(Tensor x) {
+    public static Tensor gem(Tensor x) {
         return x.clamp_min(new Scalar(1e-6)).pow(new Scalar(3.0)).mean(new long[] {2, 3}, false,
                 new ScalarTypeOptional()).pow(new Scalar(1.0 / 3.0));
     }

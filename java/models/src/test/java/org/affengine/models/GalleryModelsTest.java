@@ -102,27 +102,7 @@ class GalleryModelsTest {
             nets.put(name, net);
             specs.add(GalleryModels.spec(name, net, GalleryModels.weightsFile(dir, name), 40));
         }
-        Dataset small = new Dataset() {
-            public String name() {
-                return "fashion-mnist-first300";
-            }
-
-            public Split split() {
-                return Split.TEST;
-            }
-
-            public int size() {
-                return 300;
-            }
-
-            public int classes() {
-                return 10;
-            }
-
-            public org.affengine.data.LabelledImage get(int i) {
-                return test.get(i);
-            }
-        };
+        Dataset small = test.first(300);
         GalleryExtraction.Timing t = GalleryExtraction.extract(small, nets, specs, dir.resolve("store"), 128, 64,
                 i -> { });
         assertEquals(300, t.images());

@@ -5,15 +5,13 @@ import static org.bytedeco.pytorch.global.torch.hardtanh;
 import java.util.ArrayList;
 import java.util.List;
 import org.affengine.models.GlobalNet;
-import org.bytedeco.javacpp.LongPointer;
+import org.affengine.models.Layers;
 import org.bytedeco.pytorch.BatchNorm2dImpl;
 import org.bytedeco.pytorch.BatchNormOptions;
 import org.bytedeco.pytorch.Conv2dImpl;
-import org.bytedeco.pytorch.Conv2dOptions;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -40,11 +38,11 @@ public final class QueryNet extends GlobalNet {
 
         Block(long in, long out, long expansion, long stride) {
             long hidden = in * expansion;
-            expand = register_module("expand", new Conv2dImpl(conv(in, hidden, 1, 1, 1)));
+            expand = register_module("expand", new Conv2dImpl(Layers.conv(in, hidden, 1, 1, 1)));
             n1 = register_module("n1", new BatchNorm2dImpl(new BatchNormOptions(hidden)));
-            depthwise = register_module("depthwise", new Conv2dImpl(conv(hidden, hidden, 3, stride, hidden)));
+            depthwise = register_module("depthwise", new Conv2dImpl(Layers.conv(hidden, hidden, 3, stride, hidden)));
             n2 = register_module("n2", new BatchNorm2dImpl(new BatchNormOptions(hidden)));
-            project = register_module("project", new Conv2dImpl(conv(hidden, out, 1, 1, 1)));
+            project = register_module("project", new Conv2dImpl(Layers.conv(hidden, out, 1, 1, 1)));
             n3 = register_module("n3", new BatchNorm2dImpl(new BatchNormOptions(out)));
             residual = stride == 1 && in == out;
         }
@@ -61,18 +59,9 @@ public final class QueryNet extends GlobalNet {
         return hardtanh(x, new Scalar(0.0), new Scalar(6.0));
     }
 
-    static Conv2dOptions conv(long in, long out, long kernel, long stride, long groups) {
-        Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(kernel, kernel));
-        o.stride().put(new long[] {stride, stride});
-        o.padding().put(new LongPointer(kernel / 2, kernel / 2));
-        o.groups().put(groups);
-        o.bias().put(false);
-        return o;
-    }
-
     public QueryNet(int dim) {
         this.dim = dim;
-        stem = register_module("stem", new Conv2dImpl(conv(1, 16, 3, 1, 1)));
+        stem = register_module("stem", new Conv2dImpl(Layers.conv(1, 16, 3, 1, 1)));
         stemNorm = register_module("stem_norm", new BatchNorm2dImpl(new BatchNormOptions(16)));
         long side = 28;
         macs = side * side * 16 * 9;
@@ -114,8 +103,6 @@ public final class QueryNet extends GlobalNet {
         for (Block b : blocks) {
             x = b.forward(x);
         }
-        Tensor gem = x.clamp_min(new Scalar(1e-6)).pow(new Scalar(3.0)).mean(new long[] {2, 3}, false,
-                new ScalarTypeOptional()).pow(new Scalar(1.0 / 3.0));
-        return whiten.forward(gem);
+        return whiten.forward(Layers.gem(x));
     }
 }

@@ -104,20 +104,14 @@ public final class DelfLocal extends TrainableNet {
                 float[] positions = new float[keep * 3];
                 for (int k = 0; k < keep; k++) {
                     int loc = order[k];
-                    double norm = 0;
                     for (int c = 0; c < dim; c++) {
-                        float v = desc[(b * dim + c) * h * w + loc];
-                        rows[k * dim + c] = v;
-                        norm += v * v;
-                    }
-                    float inv = (float) (1 / Math.max(1e-12, Math.sqrt(norm)));
-                    for (int c = 0; c < dim; c++) {
-                        rows[k * dim + c] *= inv;
+                        rows[k * dim + c] = desc[(b * dim + c) * h * w + loc];
                     }
                     positions[k * 3] = (loc % w + 0.5f) * STRIDE;
                     positions[k * 3 + 1] = (loc / w + 0.5f) * STRIDE;
                     positions[k * 3 + 2] = STRIDE;
                 }
+                Layers.normaliseRows(rows, 0, keep, dim);
                 out[b] = new Features.LocalSet(keep, rows, positions);
             }
             return out;

@@ -28,16 +28,7 @@ public final class Embeddings {
                 progress.accept(n);
             }
         }
-        for (int r = 0; r < to - from; r++) {
-            double norm = 0;
-            for (int k = 0; k < dim; k++) {
-                norm += out[r * dim + k] * out[r * dim + k];
-            }
-            float inv = (float) (1 / Math.max(1e-12, Math.sqrt(norm)));
-            for (int k = 0; k < dim; k++) {
-                out[r * dim + k] *= inv;
-            }
-        }
+        Layers.normaliseRows(out, 0, to - from, dim);
         return out;
     }
 }

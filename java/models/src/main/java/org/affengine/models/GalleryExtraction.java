@@ -77,17 +77,10 @@ public final class GalleryExtraction {
         return new Timing(seconds, done);
     }
 
+    /** A unit-length copy of v[from, from + dim). */
     static float[] normalised(float[] v, int from, int dim) {
-        float[] out = new float[dim];
-        double norm = 0;
-        for (int k = 0; k < dim; k++) {
-            out[k] = v[from + k];
-            norm += out[k] * out[k];
-        }
-        float inv = (float) (1 / Math.max(1e-12, Math.sqrt(norm)));
-        for (int k = 0; k < dim; k++) {
-            out[k] *= inv;
-        }
+        float[] out = java.util.Arrays.copyOfRange(v, from, from + dim);
+        Layers.normaliseRows(out, 0, 1, dim);
         return out;
     }
 

@@ -37,4 +37,18 @@ public final class Layers {
         return x.clamp_min(new Scalar(1e-6)).pow(new Scalar(3.0)).mean(new long[] {2, 3}, false,
                 new ScalarTypeOptional()).pow(new Scalar(1.0 / 3.0));
     }
+
+    /** Scales each of the rows [from, from + rows) of a row-major [*, dim] array to unit length, in place. */
+    public static void normaliseRows(float[] v, int from, int rows, int dim) {
+        for (int r = from; r < from + rows; r++) {
+            double norm = 0;
+            for (int k = 0; k < dim; k++) {
+                norm += v[r * dim + k] * v[r * dim + k];
+            }
+            float inv = (float) (1 / Math.max(1e-12, Math.sqrt(norm)));
+            for (int k = 0; k < dim; k++) {
+                v[r * dim + k] *= inv;
+            }
+        }
+    }
 }

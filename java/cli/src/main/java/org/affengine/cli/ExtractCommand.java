@@ -1,8 +1,6 @@
 package org.affengine.cli;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -13,8 +11,6 @@ import org.affengine.data.FeatureSpec;
 import org.affengine.data.FeatureStore;
 import org.affengine.eval.ClassEval;
 import org.affengine.models.GalleryExtraction;
-import org.affengine.models.GalleryModels;
-import org.affengine.models.TrainableNet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -55,22 +51,10 @@ final class ExtractCommand implements Callable<Integer> {
         }
         Path store = out != null ? out : Path.of("build/features/fashion-mnist-" + split
                 + (limit > 0 ? "-" + limit : ""));
-        Map<String, TrainableNet> nets = new LinkedHashMap<>();
-        List<FeatureSpec> specs = new ArrayList<>();
-        for (String name : models) {
-            boolean cached = java.nio.file.Files.exists(GalleryModels.weightsFile(weights, name));
-            try (ProgressBar bar = new ProgressBar((cached ? "load " : "train ") + name, cached ? 1 : trainSteps,
-                    "step")) {
-                TrainableNet net = GalleryModels.trainOrLoad(name, weights, train, trainSteps, seed, bar::advance);
-                nets.put(name, net);
-                specs.add(GalleryModels.spec(name, net, GalleryModels.weightsFile(weights, name), trainSteps));
-            }
-        }
-        GalleryExtraction.Timing timing;
-        try (ProgressBar bar = new ProgressBar("extract", data.size(), "img")) {
-            timing = GalleryExtraction.extract(data, nets, specs, store, 1000, 250, bar::advance);
-        }
-        FeatureStore features = FeatureStore.open(store, specs);
+        GalleryFeatures gallery = new GalleryFeatures(models, weights, train, trainSteps, seed);
+        List<FeatureSpec> specs = gallery.specs;
+        GalleryExtraction.Timing timing = gallery.extract(data, store);
+        FeatureStore features = gallery.open(store);
         int[] labels = new int[data.size()];
         for (int i = 0; i < labels.length; i++) {
             labels[i] = data.get(i).label();

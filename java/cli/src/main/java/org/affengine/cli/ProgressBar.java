@@ -18,6 +18,7 @@ final class ProgressBar implements AutoCloseable {
     private long done;
     private long lastDraw;
     private int lastDecile = -1;
+    private String status = "";
 
     ProgressBar(String label, long total, String unit) {
         this(label, total, unit, System.err);
@@ -41,14 +42,19 @@ final class ProgressBar implements AutoCloseable {
         }
     }
 
+    /** Text shown after the bar from now on (e.g. the current loss). */
+    void status(String text) {
+        status = text;
+    }
+
     private void draw(long now) {
         double seconds = Math.max(1e-9, (now - start) / 1e9);
         double rate = done / seconds;
         double eta = rate > 0 ? (total - done) / rate : 0;
         int filled = (int) (WIDTH * Math.min(1.0, (double) done / total));
         String bar = "=".repeat(filled) + (filled < WIDTH ? ">" + " ".repeat(WIDTH - filled - 1) : "");
-        String line = String.format(Locale.ROOT, "%s [%s] %3d%% %d/%d %s %s/s ETA %s", label, bar,
-                100 * done / total, done, total, unit, human(rate), time(eta));
+        String line = String.format(Locale.ROOT, "%s [%s] %3d%% %d/%d %s %s/s ETA %s%s", label, bar,
+                100 * done / total, done, total, unit, human(rate), time(eta), status.isEmpty() ? "" : " " + status);
         out.print(terminal ? "\r" + line : line + "\n");
         out.flush();
     }

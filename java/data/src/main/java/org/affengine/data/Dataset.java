@@ -22,11 +22,14 @@ public interface Dataset {
 
     LabelledImage get(int index);
 
-    /** The first n items, as a dataset of its own (quick runs, tests). */
+    /** The first n items, as a dataset of its own (quick runs, tests); the dataset itself when n is its size. */
     default Dataset first(int n) {
         Dataset all = this;
         if (n < 0 || n > all.size()) {
             throw new IllegalArgumentException("first(" + n + ") of a dataset of " + all.size());
+        }
+        if (n == all.size()) {
+            return this;  // the same dataset, under its own name
         }
         return new Dataset() {
             @Override

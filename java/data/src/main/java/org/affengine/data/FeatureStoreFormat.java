@@ -4,15 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.zip.CRC32C;
 
 /**
  * The on-disk layout of a feature store, shared by writer and reader. A store is a directory:
@@ -80,30 +75,14 @@ final class FeatureStoreFormat {
     }
 
     static void writeAtomically(Path dir, String name, byte[] data) throws IOException {
-        Path tmp = dir.resolve(name + ".tmp");
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer buf = ByteBuffer.wrap(data);
-            while (buf.hasRemaining()) {
-                out.write(buf);
-            }
-            out.force(true);
-        }
-        Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        AtomicFiles.write(dir, name, data);
     }
 
     static String crc32c(byte[] data) {
-        CRC32C crc = new CRC32C();
-        crc.update(data);
-        return String.format(Locale.ROOT, "%08x", crc.getValue());
+        return AtomicFiles.crc32c(data);
     }
 
     static String crc32c(ByteBuffer data) {
-        CRC32C crc = new CRC32C();
-        crc.update(data.duplicate());
-        return String.format(Locale.ROOT, "%08x", crc.getValue());
+        return AtomicFiles.crc32c(data);
     }
 }

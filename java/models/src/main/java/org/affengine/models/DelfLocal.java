@@ -48,6 +48,14 @@ public final class DelfLocal extends TrainableNet {
     }
 
     @Override
+    public long macs() {
+        long side = 28 / STRIDE;
+        return Layers.convMacs(28, 1, width, 3, 1) + Layers.convMacs(side, width, 2L * width, 3, 1)
+                + Layers.convMacs(side, 2L * width, 4L * width, 3, 1) + Layers.convMacs(side, 4L * width, width, 1, 1)
+                + Layers.convMacs(side, width, 1, 1, 1) + Layers.convMacs(side, 4L * width, dim, 1, 1);
+    }
+
+    @Override
     public String modelName() {
         return "delf-w" + width;
     }

@@ -16,6 +16,7 @@ import org.affengine.data.FeatureStoreWriter;
 import org.affengine.data.Features;
 import org.affengine.eval.ClassEval;
 import org.affengine.index.Metric;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
@@ -38,43 +39,62 @@ public final class GalleryExtraction {
                 shardSize, specs); NoGradGuard guard = new NoGradGuard()) {
             progress.accept(writer.nextIndex());
             for (int start = writer.nextIndex(); start < data.size(); start += batch) {
-                int n = Math.min(batch, data.size() - start);
-                int[] indices = new int[n];
-                for (int i = 0; i < n; i++) {
-                    indices[i] = start + i;
-                }
-                Tensor images = ImageBatches.load(data, indices).images();
-                List<Map<String, float[]>> globals = new ArrayList<>();
-                List<Map<String, Features.LocalSet>> locals = new ArrayList<>();
-                for (int i = 0; i < n; i++) {
-                    globals.add(new LinkedHashMap<>());
-                    locals.add(new LinkedHashMap<>());
-                }
-                for (Map.Entry<String, TrainableNet> m : models.entrySet()) {
-                    long t0 = System.nanoTime();
-                    if (m.getValue() instanceof GlobalNet g) {
-                        float[] v = new float[n * g.dim()];
-                        ((java.nio.FloatBuffer) g.embed(images).contiguous().createBuffer()).get(v);
-                        for (int i = 0; i < n; i++) {
-                            globals.get(i).put(m.getKey(), normalised(v, i * g.dim(), g.dim()));
-                        }
-                    } else {
-                        Features.LocalSet[] sets = ((DelfLocal) m.getValue()).extract(images,
-                                GalleryModels.MAX_LOCAL);
-                        for (int i = 0; i < n; i++) {
-                            locals.get(i).put(m.getKey(), sets[i]);
-                        }
+                try (PointerScope scope = new PointerScope()) {
+                    int n = Math.min(batch, data.size() - start);
+                    int[] indices = new int[n];
+                    for (int i = 0; i < n; i++) {
+                        indices[i] = start + i;
                     }
-                    seconds.merge(m.getKey(), (System.nanoTime() - t0) / 1e9, Double::sum);
+                    List<Features> features = describe(models, ImageBatches.load(data, indices).images(), seconds);
+                    for (Features f : features) {
+                        writer.append(f);
+                    }
+                    done += n;
+                    progress.accept(n);
                 }
-                for (int i = 0; i < n; i++) {
-                    writer.append(new Features(globals.get(i), locals.get(i)));
-                }
-                done += n;
-                progress.accept(n);
             }
         }
         return new Timing(seconds, done);
+    }
+
+    /**
+     * Every model's features of a batch of images [B, C, H, W]: global vectors L2-normalised, local sets as the
+     * DELF-style model selects them. Adds each model's seconds to {@code seconds} when it is not null.
+     */
+    public static List<Features> describe(Map<String, TrainableNet> models, Tensor images,
+                                          Map<String, Double> seconds) {
+        int n = (int) images.size(0);
+        List<Map<String, float[]>> globals = new ArrayList<>();
+        List<Map<String, Features.LocalSet>> locals = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            globals.add(new LinkedHashMap<>());
+            locals.add(new LinkedHashMap<>());
+        }
+        try (NoGradGuard guard = new NoGradGuard()) {
+            for (Map.Entry<String, TrainableNet> m : models.entrySet()) {
+                long t0 = System.nanoTime();
+                if (m.getValue() instanceof GlobalNet g) {
+                    float[] v = new float[n * g.dim()];
+                    ((java.nio.FloatBuffer) g.embed(images).contiguous().createBuffer()).get(v);
+                    for (int i = 0; i < n; i++) {
+                        globals.get(i).put(m.getKey(), normalised(v, i * g.dim(), g.dim()));
+                    }
+                } else {
+                    Features.LocalSet[] sets = ((DelfLocal) m.getValue()).extract(images, GalleryModels.MAX_LOCAL);
+                    for (int i = 0; i < n; i++) {
+                        locals.get(i).put(m.getKey(), sets[i]);
+                    }
+                }
+                if (seconds != null) {
+                    seconds.merge(m.getKey(), (System.nanoTime() - t0) / 1e9, Double::sum);
+                }
+            }
+        }
+        List<Features> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(new Features(globals.get(i), locals.get(i)));
+        }
+        return out;
     }
 
     /** A unit-length copy of v[from, from + dim). */

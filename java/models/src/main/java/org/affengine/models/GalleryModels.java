@@ -60,14 +60,22 @@ public final class GalleryModels {
             Path tmp = dir.resolve(name + ".pt.tmp");
             archive.save_to(tmp.toString());
             Files.move(tmp, weights, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } else {
-            InputArchive archive = new InputArchive();
-            try {
-                archive.load_from(weights.toString());
-                net.load(archive);
-            } catch (RuntimeException e) {
-                throw new IOException(weights + ": cannot load weights for " + name + ": " + e.getMessage(), e);
-            }
+            net.train(false);
+            return net;
+        }
+        return load(name, dir);
+    }
+
+    /** The model with its saved weights, in evaluation mode. */
+    public static TrainableNet load(String name, Path dir) throws IOException {
+        TrainableNet net = create(name);
+        Path weights = weightsFile(dir, name);
+        InputArchive archive = new InputArchive();
+        try {
+            archive.load_from(weights.toString());
+            net.load(archive);
+        } catch (RuntimeException e) {
+            throw new IOException(weights + ": cannot load weights for " + name + ": " + e.getMessage(), e);
         }
         net.train(false);
         return net;

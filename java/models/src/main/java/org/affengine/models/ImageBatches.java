@@ -16,6 +16,15 @@ public final class ImageBatches {
 
     private ImageBatches() {}
 
+    /** Only the labels [B] int64 of the items. */
+    public static Tensor labels(Dataset data, int[] indices) {
+        long[] labels = new long[indices.length];
+        for (int i = 0; i < indices.length; i++) {
+            labels[i] = data.get(indices[i]).label();
+        }
+        return Tensor.create(labels, indices.length);
+    }
+
     public static Batch load(Dataset data, int[] indices) {
         LabelledImage first = data.get(indices[0]);
         RawImage shape = first.image();

@@ -32,6 +32,24 @@ public final class Layers {
         return o;
     }
 
+    /**
+     * Multiply-accumulates of a convolution with "same" padding: every output position of every output channel
+     * sums kernel^2 * in / groups products.
+     */
+    public static long convMacs(long outSide, long in, long out, long kernel, long groups) {
+        return outSide * outSide * out * (in / groups) * kernel * kernel;
+    }
+
+    /** Number of trainable values in a module and its children. */
+    public static long parameterCount(org.bytedeco.pytorch.Module module) {
+        org.bytedeco.pytorch.TensorVector p = module.parameters();
+        long n = 0;
+        for (long i = 0; i < p.size(); i++) {
+            n += p.get(i).numel();
+        }
+        return n;
+    }
+
     /** Generalised mean pooling over the spatial positions, p = 3: [B, C, H, W] -> [B, C]. */
     public static Tensor gem(Tensor x) {
         return x.clamp_min(new Scalar(1e-6)).pow(new Scalar(3.0)).mean(new long[] {2, 3}, false,

@@ -21,6 +21,7 @@ public final class ResNetGem extends GlobalNet {
     private final LinearImpl whiten;
     private final int dim;
     private final int width;
+    private final long macs;
 
     /** conv3x3 - BN - ReLU - conv3x3 - BN, plus the input (projected by a 1x1 conv when the shape changes). */
     static final class Block extends Module {
@@ -59,16 +60,27 @@ public final class ResNetGem extends GlobalNet {
         stem = register_module("stem", new Conv2dImpl(Layers.conv(1, width, 3, 1)));
         stemNorm = register_module("stem_norm", new BatchNorm2dImpl(new BatchNormOptions(width)));
         blocks = new Block[3 * depth];
+        long side = 28;
+        long count = Layers.convMacs(side, 1, width, 3, 1);
         long in = width;
         for (int stage = 0; stage < 3; stage++) {
             long out = (long) width << stage;
             for (int b = 0; b < depth; b++) {
                 long stride = stage > 0 && b == 0 ? 2 : 1;
+                side = (side + stride - 1) / stride;
+                count += Layers.convMacs(side, in, out, 3, 1) + Layers.convMacs(side, out, out, 3, 1)
+                        + (in != out || stride != 1 ? Layers.convMacs(side, in, out, 1, 1) : 0);
                 blocks[stage * depth + b] = register_module("block" + stage + "_" + b, new Block(in, out, stride));
                 in = out;
             }
         }
         whiten = register_module("whiten", new LinearImpl(in, dim));
+        macs = count + in * dim;
+    }
+
+    @Override
+    public long macs() {
+        return macs;
     }
 
     @Override

@@ -14,5 +14,8 @@ public abstract class TrainableNet extends Module {
     /** Length of the descriptor the classifier sees (and, for global networks, of the output). */
     public abstract int dim();
 
+    /** Multiply-accumulates to describe one image at the input size the network was built for (28x28). */
+    public abstract long macs();
+
     public abstract Tensor trainingDescriptor(Tensor images);
 }

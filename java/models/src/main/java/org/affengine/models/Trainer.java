@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.function.IntConsumer;
 import org.affengine.data.Dataset;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.SGD;
@@ -56,15 +57,18 @@ public final class Trainer {
             }
             int[] indices = java.util.Arrays.copyOfRange(order, cursor, cursor + c.batch());
             cursor += c.batch();
-            ImageBatches.Batch batch = ImageBatches.load(data, indices);
-            optimizer.zero_grad();
-            Tensor logits = classifier.forward(net.trainingDescriptor(batch.images()));
-            Tensor loss = cross_entropy(logits, batch.labels());
-            loss.backward();
-            optimizer.step();
-            lossSum += loss.item_float();
-            correct += logits.argmax(new org.bytedeco.pytorch.LongOptional(1), false).eq(batch.labels())
-                    .sum().item_float();
+            // Every tensor of the step is freed when it ends, not when the Java GC gets round to it.
+            try (PointerScope scope = new PointerScope()) {
+                ImageBatches.Batch batch = ImageBatches.load(data, indices);
+                optimizer.zero_grad();
+                Tensor logits = classifier.forward(net.trainingDescriptor(batch.images()));
+                Tensor loss = cross_entropy(logits, batch.labels());
+                loss.backward();
+                optimizer.step();
+                lossSum += loss.item_float();
+                correct += logits.argmax(new org.bytedeco.pytorch.LongOptional(1), false).eq(batch.labels())
+                        .sum().item_float();
+            }
             seen += indices.length;
             if (step % c.every() == 0 || step == c.steps()) {
                 int n = step % c.every() == 0 ? c.every() : step % c.every();

@@ -19,6 +19,7 @@ public final class VggGem extends GlobalNet {
     private final LinearImpl whiten;
     private final int dim;
     private final int width;
+    private final long macs;
 
     public VggGem(int width, int dim) {
         this.width = width;
@@ -26,13 +27,23 @@ public final class VggGem extends GlobalNet {
         convs = new Conv2dImpl[6];
         norms = new BatchNorm2dImpl[6];
         long in = 1;
+        long side = 28;
+        long count = 0;
         for (int i = 0; i < 6; i++) {
             long out = (long) width << (i / 2);
+            side = i > 0 && i % 2 == 0 ? side / 2 : side;  // after each 2x2 max pooling
+            count += Layers.convMacs(side, in, out, 3, 1);
             convs[i] = register_module("conv" + i, new Conv2dImpl(Layers.conv(in, out, 3, 1)));
             norms[i] = register_module("norm" + i, new BatchNorm2dImpl(new BatchNormOptions(out)));
             in = out;
         }
         whiten = register_module("whiten", new LinearImpl(in, dim));
+        macs = count + in * dim;
+    }
+
+    @Override
+    public long macs() {
+        return macs;
     }
 
     @Override

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.affengine.data.FeatureSpec;
 import org.bytedeco.pytorch.LinearImpl;
-import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.Tensor;
@@ -23,7 +22,7 @@ import org.bytedeco.pytorch.kGELU;
  * C post-norm transformer layers follow, Z' = LN(Z + MHSA(Z)), Z = LN(Z' + FFN(Z')) with FFN = GELU(Z W1) W2; the
  * output at the fusion token, L2-normalised, is the fused gallery vector g_mix.
  */
-public final class DynamicMixer extends Module {
+public final class DynamicMixer extends GalleryEncoder {
     /** Width d, layers C, attention heads, FFN width. */
     public record Config(int dim, int layers, int heads, int ffn) {}
 
@@ -58,19 +57,39 @@ public final class DynamicMixer extends Module {
         return config;
     }
 
+    @Override
+    public int dim() {
+        return config.dim();
+    }
+
+    /** Projections, then per layer Q/K/V/output projections, attention and the FFN over every token. */
+    @Override
+    public long macs() {
+        long d = config.dim();
+        long tokens = 1;
+        long projections = 0;
+        for (FeatureSpec s : inputs) {
+            long n = s.kind() == FeatureSpec.Kind.GLOBAL ? 1 : s.maxLocal();
+            tokens += n;
+            projections += n * s.dim() * d;
+        }
+        return projections + config.layers() * (4 * tokens * d * d + 2 * tokens * tokens * d
+                + 2 * tokens * d * config.ffn());
+    }
+
+    @Override
+    public String kind() {
+        return "transformer";
+    }
+
+    @Override
     public List<FeatureSpec> inputs() {
         return inputs;
     }
 
-    /**
-     * @param features per input, in the order of the specs: a global [B, D_i], or a local [B, n_i, d_i] padded set
-     * @param padding per input: null for a global, [B, n_i] bool (true = padding) for a local
-     * @return g_mix [B, d], unit length
-     */
+    @Override
     public Tensor forward(List<Tensor> features, List<Tensor> padding) {
-        if (features.size() != inputs.size() || padding.size() != inputs.size()) {
-            throw new IllegalArgumentException("expected " + inputs.size() + " inputs");
-        }
+        checkArity(inputs, features, padding);
         long batch = features.get(0).size(0);
         TensorVector tokens = new TensorVector();
         TensorVector masks = new TensorVector();

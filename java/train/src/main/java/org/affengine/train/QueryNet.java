@@ -20,6 +20,8 @@ import org.bytedeco.pytorch.Tensor;
  * linear whitening to the mixer's width d. {@link #macs()} counts its multiply-accumulates per image.
  */
 public final class QueryNet extends GlobalNet {
+    /** The input the query model expects, as bundles record it. */
+    public static final String INPUT = "28x28x1, (pixel/255 - 0.2860) / 0.3530";
     private final Conv2dImpl stem;
     private final BatchNorm2dImpl stemNorm;
     private final List<Block> blocks = new ArrayList<>();
@@ -61,19 +63,20 @@ public final class QueryNet extends GlobalNet {
 
     public QueryNet(int dim) {
         this.dim = dim;
-        stem = register_module("stem", new Conv2dImpl(Layers.conv(1, 16, 3, 1, 1)));
-        stemNorm = register_module("stem_norm", new BatchNorm2dImpl(new BatchNormOptions(16)));
-        long side = 28;
-        macs = side * side * 16 * 9;
-        // (out channels, expansion, stride): 28 -> 14 -> 7.
-        long[][] plan = {{16, 2, 1}, {24, 4, 2}, {24, 4, 1}, {32, 4, 2}, {32, 4, 1}};
-        long in = 16;
+        // A stride-2 stem, then inverted residual blocks (out channels, expansion, stride): 28 -> 14 -> 7.
+        stem = register_module("stem", new Conv2dImpl(Layers.conv(1, 12, 3, 2)));
+        stemNorm = register_module("stem_norm", new BatchNorm2dImpl(new BatchNormOptions(12)));
+        long side = 14;
+        macs = Layers.convMacs(side, 1, 12, 3, 1);
+        long[][] plan = {{12, 2, 1}, {24, 4, 2}, {24, 4, 1}, {32, 4, 1}};
+        long in = 12;
         for (int i = 0; i < plan.length; i++) {
             long out = plan[i][0];
             long hidden = in * plan[i][1];
             long stride = plan[i][2];
             long outSide = side / stride;
-            macs += side * side * in * hidden + outSide * outSide * hidden * 9 + outSide * outSide * hidden * out;
+            macs += Layers.convMacs(side, in, hidden, 1, 1) + Layers.convMacs(outSide, hidden, hidden, 3, hidden)
+                    + Layers.convMacs(outSide, hidden, out, 1, 1);
             blocks.add(register_module("block" + i, new Block(in, out, plan[i][1], stride)));
             in = out;
             side = outSide;
@@ -82,14 +85,14 @@ public final class QueryNet extends GlobalNet {
         macs += in * dim;
     }
 
-    /** Multiply-accumulates per 28x28 image. */
+    @Override
     public long macs() {
         return macs;
     }
 
     @Override
     public String modelName() {
-        return "query-mbv2-d" + dim;
+        return "query-mbv2s-d" + dim;
     }
 
     @Override

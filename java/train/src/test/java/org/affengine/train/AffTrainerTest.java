@@ -62,10 +62,11 @@ class AffTrainerTest {
         }
     }
 
-    @Test
-    void bothLossesFallWhenTrainedJointly() throws Exception {
-        List<FeatureSpec> specs = List.of(FeatureSpec.global("g", 12, Map.of()),
-                FeatureSpec.local("l", 6, 5, Map.of()));
+    static final List<FeatureSpec> SPECS = List.of(FeatureSpec.global("g", 12, Map.of()),
+            FeatureSpec.local("l", 6, 5, Map.of()));
+
+    /** Gallery features that carry the class: class centres plus noise, one global and one local model. */
+    FeatureStore store() throws Exception {
         Random r = new Random(7);
         float[][] centres = new float[CLASSES][12];
         for (float[] c : centres) {
@@ -73,7 +74,7 @@ class AffTrainerTest {
                 c[k] = (float) r.nextGaussian();
             }
         }
-        try (FeatureStoreWriter w = FeatureStoreWriter.open(dir, "bars", Dataset.Split.TRAIN, N, 100, specs)) {
+        try (FeatureStoreWriter w = FeatureStoreWriter.open(dir, "bars", Dataset.Split.TRAIN, N, 100, SPECS)) {
             for (int i = 0; i < N; i++) {
                 float[] g = new float[12];
                 for (int k = 0; k < 12; k++) {
@@ -87,12 +88,17 @@ class AffTrainerTest {
                 w.append(new Features(Map.of("g", g), Map.of("l", new Features.LocalSet(n, rows, new float[n * 3]))));
             }
         }
-        FeatureStore store = FeatureStore.open(dir, specs);
+        return FeatureStore.open(dir, SPECS);
+    }
+
+    @Test
+    void bothLossesFallWhenTrainedJointly() throws Exception {
+        FeatureStore store = store();
         org.bytedeco.pytorch.global.torch.manual_seed(1);
-        DynamicMixer mixer = new DynamicMixer(specs, new DynamicMixer.Config(32, 1, 4, 64));
+        DynamicMixer mixer = new DynamicMixer(SPECS, new DynamicMixer.Config(32, 1, 4, 64));
         QueryNet query = new QueryNet(32);
         List<AffTrainer.Point> curve = AffTrainer.train(mixer, query, store, new Bars(1),
-                new AffTrainer.Config(60, 32, 0.05, 0.9, 0, 0.9, 8, 0.1, 1), i -> { });
+                new AffTrainer.Config(60, 32, 3e-3, 0, 0.9, 8, 0.1, 1, AffTrainer.Schedule.JOINT), () -> { });
         AffTrainer.Point first = curve.get(0);
         AffTrainer.Point last = curve.get(curve.size() - 1);
         assertTrue(last.mixerLoss() < 0.7 * first.mixerLoss(), "mixer loss: " + curve);
@@ -120,6 +126,28 @@ class AffTrainerTest {
             public LabelledImage get(int i) {
                 return new Bars(1).get(i);
             }
-        }, new AffTrainer.Config(1, 4, 0.01, 0, 0, 0.9, 8, 0.1, 1), i -> { }));
+        }, new AffTrainer.Config(1, 4, 0.01, 0, 0.9, 8, 0.1, 1, AffTrainer.Schedule.JOINT), () -> { }));
+    }
+
+    @Test
+    void twoStageFitsTheGalleryClassifierFirstThenTheQueryModelAgainstIt() throws Exception {
+        FeatureStore store = store();
+        org.bytedeco.pytorch.global.torch.manual_seed(2);
+        SingleFeature frozen = new SingleFeature(SPECS.get(0));
+        QueryNet query = new QueryNet(12);
+        List<AffTrainer.Point> curve = AffTrainer.train(frozen, query, store, new Bars(1),
+                new AffTrainer.Config(40, 32, 3e-3, 0, 0.9, 8, 0.1, 1, AffTrainer.Schedule.TWO_STAGE), () -> { });
+        assertEquals(40, curve.size());
+        List<AffTrainer.Point> first = curve.subList(0, 20);
+        List<AffTrainer.Point> second = curve.subList(20, 40);
+        assertTrue(first.stream().allMatch(p -> Double.isNaN(p.queryLoss()) && !Double.isNaN(p.mixerLoss())));
+        assertTrue(second.stream().allMatch(p -> Double.isNaN(p.mixerLoss()) && !Double.isNaN(p.queryLoss())));
+        assertEquals(80, curve.get(39).step());
+        // Class-centred features: the classifier on the frozen features learns them; the query model then too.
+        assertTrue(first.get(19).mixerAccuracy() > 0.9, curve.toString());
+        assertTrue(second.get(19).queryLoss() < second.get(0).queryLoss(), curve.toString());
+        assertThrows(IllegalArgumentException.class, () -> AffTrainer.train(frozen, new QueryNet(16), store,
+                new Bars(1), new AffTrainer.Config(1, 4, 0.01, 0, 0.9, 8, 0.1, 1, AffTrainer.Schedule.JOINT),
+                () -> { }));
     }
 }

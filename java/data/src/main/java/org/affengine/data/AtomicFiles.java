@@ -1,0 +1,46 @@
+package org.affengine.data;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+import java.util.zip.CRC32C;
+
+/** Whole-file writes that a crash cannot leave half done, and the checksum the project's formats record. */
+public final class AtomicFiles {
+    private AtomicFiles() {}
+
+    /** Writes dir/name through a temporary file: write, fsync, rename over the old one, fsync the directory. */
+    public static void write(Path dir, String name, byte[] data) throws IOException {
+        Path tmp = dir.resolve(name + ".tmp");
+        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buf = ByteBuffer.wrap(data);
+            while (buf.hasRemaining()) {
+                out.write(buf);
+            }
+            out.force(true);
+        }
+        Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    /** CRC-32C as 8 lower-case hex digits. */
+    public static String crc32c(byte[] data) {
+        CRC32C crc = new CRC32C();
+        crc.update(data);
+        return String.format(Locale.ROOT, "%08x", crc.getValue());
+    }
+
+    public static String crc32c(ByteBuffer data) {
+        CRC32C crc = new CRC32C();
+        crc.update(data.duplicate());
+        return String.format(Locale.ROOT, "%08x", crc.getValue());
+    }
+}

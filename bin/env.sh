@@ -6,7 +6,7 @@ AFF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export AFF_ROOT
 
 aff_apt_packages=(cmake g++ make maven zlib1g-dev libfaiss-dev libopenblas0-openmp libgtest-dev
-  nlohmann-json3-dev dataset-fashion-mnist)
+  nlohmann-json3-dev dataset-fashion-mnist chromium)
 
 aff_install_packages() {
   local missing=()

@@ -20,6 +20,7 @@ public final class AffCli {
 
     /** Runs the CLI in-process and returns its exit code (used by main and by the tests). */
     public static int run(String... args) {
+        System.setProperty("aff.cores", String.valueOf(Runtime.getRuntime().availableProcessors()));
         CommandLine cli = new CommandLine(new AffCli());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();

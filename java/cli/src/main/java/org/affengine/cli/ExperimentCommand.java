@@ -28,7 +28,7 @@ final class ExperimentCommand implements Callable<Integer> {
             + "OUT/features).")
     Path features;
 
-    @Option(names = "--steps", description = "SGD steps per setting (default 1500; quick 150).")
+    @Option(names = "--steps", description = "Optimiser steps per setting (default 1200; quick 150).")
     Integer steps;
 
     @Option(names = "--alpha", description = "Momentum of the query classifier (default 0.99; quick 0.9).")
@@ -42,6 +42,10 @@ final class ExperimentCommand implements Callable<Integer> {
 
     @Option(names = "--test-limit", description = "First N test images (default all 10,000; quick 2,000).")
     Integer testLimit;
+
+    @Option(names = "--parallel", description = "Settings trained at once, one core each (default: the cores, "
+            + "${DEFAULT-VALUE}); the results do not depend on it.", defaultValue = "${sys:aff.cores}")
+    int parallel;
 
     @Option(names = "--torch-threads", defaultValue = "1", description = "LibTorch threads while training (default "
             + "${DEFAULT-VALUE}: these small networks train faster on one thread per op than on two contending).")
@@ -63,7 +67,7 @@ final class ExperimentCommand implements Callable<Integer> {
         AffExperiment.Data data = GalleryFeatures.fashionMnist(weightsDir, storesDir, nTrain, nTest,
                 galleryModelSteps, seed);
         Files.createDirectories(work);
-        AffExperiment.Result result = AffExperiment.run(data, s, work.resolve("bundle"), new TrainingBars());
+        AffExperiment.Result result = AffExperiment.run(data, s, work.resolve("bundle"), new TrainingBars(), parallel);
         ExperimentReport.write(result, work);
         System.out.print(ExperimentReport.markdown(result));
         System.out.printf(Locale.ROOT, "%nwrote %s (table.md, results.json, report.html, curves.png, bundle/) in %s%n",

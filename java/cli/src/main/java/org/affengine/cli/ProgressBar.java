@@ -2,10 +2,11 @@ package org.affengine.cli;
 
 import java.io.PrintStream;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A one-line progress bar with throughput and ETA on stderr. On a terminal it redraws in place; in a log (no console)
- * it prints a line every 10%.
+ * A one-line progress bar with throughput and ETA on stderr. On a terminal it redraws in place; in a log (no console),
+ * or while several bars run at once (parallel trainings), it prints a line every 10%.
  */
 final class ProgressBar implements AutoCloseable {
     private static final int WIDTH = 30;
@@ -13,7 +14,9 @@ final class ProgressBar implements AutoCloseable {
     private final String unit;
     private final long total;
     private final PrintStream out;
-    private final boolean terminal = System.console() != null;
+    private static final AtomicInteger OPEN = new AtomicInteger();
+    private final boolean console = System.console() != null;
+    private boolean terminal;
     private final long start = System.nanoTime();
     private long done;
     private long lastDraw;
@@ -29,10 +32,13 @@ final class ProgressBar implements AutoCloseable {
         this.total = Math.max(1, total);
         this.unit = unit;
         this.out = out;
+        int open = OPEN.incrementAndGet();
+        terminal = console && open == 1;
     }
 
-    void advance(long n) {
+    synchronized void advance(long n) {
         done += n;
+        terminal = terminal && OPEN.get() == 1;
         long now = System.nanoTime();
         int decile = (int) (10 * done / total);
         if (terminal ? now - lastDraw > 100_000_000L || done >= total : decile != lastDecile) {
@@ -43,7 +49,7 @@ final class ProgressBar implements AutoCloseable {
     }
 
     /** Text shown after the bar from now on (e.g. the current loss). */
-    void status(String text) {
+    synchronized void status(String text) {
         status = text;
     }
 
@@ -75,7 +81,8 @@ final class ProgressBar implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        OPEN.decrementAndGet();
         if (terminal) {
             out.println();
         }

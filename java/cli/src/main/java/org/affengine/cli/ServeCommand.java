@@ -45,7 +45,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--features", defaultValue = "build/features", description = "Feature stores.")
     Path features;
 
-    @Option(names = "--steps", defaultValue = "1500", description = "AFF training steps when the bundle is trained "
+    @Option(names = "--steps", defaultValue = "1200", description = "AFF training steps when the bundle is trained "
             + "(default ${DEFAULT-VALUE}).")
     int steps;
 

@@ -8,6 +8,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Supplier;
 import org.affengine.data.Dataset;
 import org.affengine.data.FeatureSpec;
@@ -33,7 +38,7 @@ public final class AffExperiment {
                            int dim, int layers, int heads, int ffn, int mlpWidth, double scale, double margin,
                            long seed) {
         public static Settings defaults() {
-            return new Settings(1500, 128, 1e-3, 1e-4, 0.99, 128, 2, 4, 256, 256, 16, 0.2, 1);
+            return new Settings(1200, 128, 1e-3, 1e-4, 0.99, 128, 2, 4, 256, 256, 16, 0.2, 1);
         }
 
         /** A few minutes on 2 cores: fewer steps, a smaller batch, and a faster-moving momentum classifier. */
@@ -106,10 +111,12 @@ public final class AffExperiment {
     }
 
     /**
-     * Runs every setting; the AFF model (mixer + query model) is saved as a bundle in bundleDir.
+     * Runs every setting, up to {@code workers} trainings at once (each on its own thread; the outcome does not
+     * depend on the number); the AFF model (mixer + query model) is saved as a bundle in bundleDir.
      */
-    public static Result run(Data data, Settings s, Path bundleDir, Monitor monitor) throws IOException {
-        return new AffExperiment(data, s, monitor).run(bundleDir);
+    public static Result run(Data data, Settings s, Path bundleDir, Monitor monitor, int workers)
+            throws IOException {
+        return new AffExperiment(data, s, monitor).run(bundleDir, workers);
     }
 
     /**
@@ -135,7 +142,7 @@ public final class AffExperiment {
 
     private Trained trainAffRow(Cost all) {
         return trainKeep("aff", "AFF: transformer mixer, momentum classifier (alpha " + s.alpha() + ")",
-                "all " + inputs.size() + " fused", all, this::mixer, AffTrainer.Schedule.JOINT, s.alpha());
+                "all " + inputs.size() + " fused", all, s.dim(), this::mixer, AffTrainer.Schedule.JOINT, s.alpha());
     }
 
     private Map<String, Object> trainingRecord() {
@@ -146,38 +153,45 @@ public final class AffExperiment {
         return training;
     }
 
-    private Result run(Path bundleDir) throws IOException {
+    private Result run(Path bundleDir, int workers) throws IOException {
         long start = System.nanoTime();
         List<Row> rows = new ArrayList<>();
         Cost all = fusedCost();
+        String fused = "all " + inputs.size() + " fused";
         for (FeatureSpec f : inputs) {
             Cost c = data.galleryModels().get(f.name());
             float[] vectors = AffTrainer.galleryVectors(new SingleFeature(f), data.testFeatures(), 500);
             rows.add(row("symmetric:" + f.name(), "symmetric " + f.name(), f.name(), f.name(), vectors, vectors,
                     f.dim(), c.macs(), c.parameters(), c.macs(), c.parameters(), 0, List.of()));
         }
+        List<Callable<Trained>> jobs = new ArrayList<>();
         for (FeatureSpec f : inputs) {
             Cost c = data.galleryModels().get(f.name());
-            rows.add(train("asymmetric:" + f.name(), "asymmetric " + f.name() + " (BCT-style: frozen classifier)",
-                    f.name(), c, () -> new SingleFeature(f), AffTrainer.Schedule.TWO_STAGE, 1.0));
+            jobs.add(() -> trainKeep("asymmetric:" + f.name(), "asymmetric " + f.name()
+                    + " (BCT-style: frozen classifier)", f.name(), c, f.dim(), () -> new SingleFeature(f),
+                    AffTrainer.Schedule.TWO_STAGE, 1.0));
         }
-        String fused = "all " + inputs.size() + " fused";
-        Trained aff = trainAffRow(all);
-        rows.add(aff.row());
-        rows.add(train("mlp", "concat-MLP mixer, momentum classifier (alpha " + s.alpha() + ")", fused, all,
-                () -> new MlpMixer(inputs, s.dim(), s.mlpWidth()), AffTrainer.Schedule.JOINT, s.alpha()));
-        rows.add(train("coupled", "AFF, coupled classifier (alpha 0)", fused, all, this::mixer,
+        jobs.add(() -> trainAffRow(all));
+        jobs.add(() -> trainKeep("mlp", "concat-MLP mixer, momentum classifier (alpha " + s.alpha() + ")", fused,
+                all, s.dim(), () -> new MlpMixer(inputs, s.dim(), s.mlpWidth()), AffTrainer.Schedule.JOINT,
+                s.alpha()));
+        jobs.add(() -> trainKeep("coupled", "AFF, coupled classifier (alpha 0)", fused, all, s.dim(), this::mixer,
                 AffTrainer.Schedule.JOINT, 0));
-        rows.add(train("two-stage", "AFF, two-stage (mixer first, then query model)", fused, all, this::mixer,
-                AffTrainer.Schedule.TWO_STAGE, 1.0));
+        jobs.add(() -> trainKeep("two-stage", "AFF, two-stage (mixer first, then query model)", fused, all,
+                s.dim(), this::mixer, AffTrainer.Schedule.TWO_STAGE, 1.0));
+        List<Trained> trained = runAll(jobs, workers);
+        trained.forEach(t -> rows.add(t.row()));
+        Trained aff = trained.stream().filter(t -> t.row().id().equals("aff")).findFirst().orElseThrow();
         long mixerMacs = aff.encoder().macs() + all.macs();
         long mixerParams = Layers.parameterCount(aff.encoder()) + all.parameters();
         rows.add(row("symmetric:mixer", "symmetric mixer (mixer vectors on both sides: gallery ceiling)", fused,
                 fused, aff.gallery(), aff.gallery(), s.dim(), mixerMacs, mixerParams, mixerMacs, mixerParams, 0,
                 List.of()));
-        manual_seed(s.seed());
-        mixer();  // the same random stream as the trained rows, so this is their query model at step 0
-        QueryNet untrained = new QueryNet(s.dim());
+        QueryNet untrained;
+        synchronized (AffTrainer.SEEDING) {
+            manual_seed(s.seed());
+            untrained = new QueryNet(s.dim());  // drawn as every trained row draws its query model: their start
+        }
         rows.add(row("untrained", "untrained query model vs the AFF gallery (floor)", untrained.modelName(), fused,
                 AffTrainer.queryVectors(untrained, data.test(), 500), aff.gallery(), s.dim(), untrained.macs(),
                 Layers.parameterCount(untrained), mixerMacs, mixerParams, 0, List.of()));
@@ -186,23 +200,45 @@ public final class AffExperiment {
                 (System.nanoTime() - start) / 1e9);
     }
 
+    /** Runs the jobs on up to `workers` threads and returns their results in the jobs' order. */
+    private static List<Trained> runAll(List<Callable<Trained>> jobs, int workers) throws IOException {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(workers, jobs.size())));
+        try {
+            List<Trained> out = new ArrayList<>();
+            for (Future<Trained> f : pool.invokeAll(jobs)) {
+                out.add(f.get());
+            }
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     private DynamicMixer mixer() {
         return new DynamicMixer(inputs, new DynamicMixer.Config(s.dim(), s.layers(), s.heads(), s.ffn()));
     }
 
     private record Trained(Row row, GalleryEncoder encoder, QueryNet query, float[] gallery) {}
 
-    private Row train(String id, String setting, String gallery, Cost galleryCost, Supplier<GalleryEncoder> make,
-                      AffTrainer.Schedule schedule, double alpha) {
-        return trainKeep(id, setting, gallery, galleryCost, make, schedule, alpha).row();
-    }
-
-    private Trained trainKeep(String id, String setting, String gallery, Cost galleryCost,
+    private Trained trainKeep(String id, String setting, String gallery, Cost galleryCost, int dim,
                               Supplier<GalleryEncoder> make, AffTrainer.Schedule schedule, double alpha) {
-        // Same seed for every row: the query model starts from the same weights in every setting.
-        manual_seed(s.seed());
-        GalleryEncoder encoder = make.get();
-        QueryNet query = new QueryNet(encoder.dim());
+        // Same seed, query model drawn first: it starts from the same weights in every setting of its width.
+        // Runs in parallel draw from LibTorch's one global generator, hence the lock.
+        QueryNet query;
+        GalleryEncoder encoder;
+        synchronized (AffTrainer.SEEDING) {
+            manual_seed(s.seed());
+            query = new QueryNet(dim);
+            encoder = make.get();
+        }
         long t0 = System.nanoTime();
         int steps = schedule == AffTrainer.Schedule.JOINT ? s.steps() : 2 * s.steps();
         List<AffTrainer.Point> curve;

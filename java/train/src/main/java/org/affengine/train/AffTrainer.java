@@ -66,6 +66,9 @@ public final class AffTrainer {
         default void point(Point p) {}
     }
 
+    /** Held while seeding LibTorch's global generator and drawing initial weights (trainings may run in parallel). */
+    static final Object SEEDING = new Object();
+
     private AffTrainer() {}
 
     public static List<Point> train(GalleryEncoder encoder, QueryNet query, FeatureStore gallery, Dataset images,
@@ -82,10 +85,13 @@ public final class AffTrainer {
             throw new IllegalArgumentException("query model width " + query.dim() + " != gallery width "
                     + encoder.dim());
         }
-        manual_seed(c.seed());
         Module heads = new Module();
-        Tensor psiMix = heads.register_parameter("psi_mix", randn(images.classes(), encoder.dim())
-                .mul(new Scalar(0.01)));
+        Tensor psiMix;
+        synchronized (SEEDING) {
+            manual_seed(c.seed());
+            psiMix = heads.register_parameter("psi_mix", randn(images.classes(), encoder.dim())
+                    .mul(new Scalar(0.01)));
+        }
         Random random = new Random(c.seed());
         Run run = new Run(c, progress);
         if (c.schedule() == Schedule.JOINT) {

@@ -276,13 +276,19 @@ public final class AffService implements AutoCloseable {
         res.send(zip.toByteArray());
     }
 
+    /** The image of a request: raw bytes (image/* or application/octet-stream) or the file of a multipart form. */
     private RawImage image(ServerRequest req) throws IOException, ImageException {
         String type = req.headers().first(HeaderNames.CONTENT_TYPE).orElse("");
-        if (!type.startsWith("image/") && !type.startsWith("application/octet-stream")) {
+        Optional<String> boundary = Multipart.boundary(type);
+        if (!type.startsWith("image/") && !type.startsWith("application/octet-stream") && boundary.isEmpty()) {
             throw new BadRequest(Status.UNSUPPORTED_MEDIA_TYPE_415, "send the image as raw bytes with an image/* "
-                    + "content type, not '" + type + "'");
+                    + "content type, or as the file of a multipart/form-data body, not '" + type + "'");
         }
         byte[] bytes = body(req);
+        if (boundary.isPresent()) {
+            bytes = Multipart.filePart(bytes, boundary.get()).orElseThrow(() -> new BadRequest(
+                    Status.BAD_REQUEST_400, "the multipart body has no file part"));
+        }
         if (bytes.length == 0) {
             throw new BadRequest(Status.BAD_REQUEST_400, "empty image");
         }
@@ -374,12 +380,13 @@ public final class AffService implements AutoCloseable {
     }
 
     private static int intParam(ServerRequest req, String name, int fallback) {
-        Optional<String> v = req.query().first(name).asOptional();
-        if (v.isEmpty()) {
+        // Plain strings: Helidon's typed accessors go through its service registry, which failed under concurrent
+        // first use in the shaded jar.
+        if (!req.query().contains(name)) {
             return fallback;
         }
         try {
-            return Integer.parseInt(v.get());
+            return Integer.parseInt(req.query().get(name));
         } catch (NumberFormatException e) {
             throw new BadRequest(Status.BAD_REQUEST_400, name + " must be an integer");
         }

@@ -40,7 +40,15 @@ final class GalleryLog implements AutoCloseable {
     private static final int MAX_RECORD = 64 << 20;
 
     /** One gallery item: external id, internal key (the index id), metadata, gallery vector, thumbnail. */
-    record Entry(String id, long key, String metadataJson, float[] vector, byte[] thumbnail) {}
+    record Entry(String id, long key, String metadataJson, float[] vector, byte[] thumbnail) {
+        Entry withoutVector() {
+            return new Entry(id, key, metadataJson, null, thumbnail);
+        }
+
+        Entry withVector(float[] v) {
+            return new Entry(id, key, metadataJson, v, thumbnail);
+        }
+    }
 
     /** What opening found: the live entries, the next free key, and how many log records were replayed. */
     record State(Map<String, Entry> entries, long nextKey, int replayed, boolean truncatedTail) {}
@@ -54,7 +62,10 @@ final class GalleryLog implements AutoCloseable {
         this.dir = dir;
     }
 
-    /** Opens (or creates) the directory's state, ready for appends; {@link #recovered()} holds what it found. */
+    /**
+     * Opens (or creates) the directory's state, ready for appends; {@link #takeRecovered()} hands over what it
+     * found.
+     */
     static GalleryLog open(Path dir) throws IOException {
         Files.createDirectories(dir);
         GalleryLog g = new GalleryLog(dir);
@@ -182,9 +193,14 @@ final class GalleryLog implements AutoCloseable {
         generation = next;
     }
 
-    /** The state found on opening. */
-    State recovered() {
-        return recovered;
+    /** The state found on opening, handed over once (the log keeps no reference to it afterwards). */
+    State takeRecovered() {
+        State s = recovered;
+        recovered = null;
+        if (s == null) {
+            throw new IllegalStateException("the recovered state was already taken");
+        }
+        return s;
     }
 
     long generation() {

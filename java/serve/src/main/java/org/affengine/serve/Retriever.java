@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
@@ -22,13 +23,15 @@ import org.affengine.data.RawImage;
 import org.affengine.index.ExactIndex;
 import org.affengine.index.Metric;
 import org.affengine.index.SearchResult;
+import org.affengine.index.Storage;
 import org.affengine.train.AffModel;
 
 /**
  * The engine in-process: an AFF model and a durable gallery behind an exact inner-product index. Gallery images go
  * through the gallery models and the mixer; query images through the lightweight query model alone, or a client
  * sends the query vector it computed itself. Thread-safe: searches run concurrently, changes one at a time, and a
- * change is in the write-ahead log (fsynced) before it is visible or acknowledged.
+ * change is in the write-ahead log (fsynced) before it is visible or acknowledged; searches wait only while a change
+ * is applied in memory, never for the disk.
  */
 public final class Retriever implements AutoCloseable {
     /** One result: the gallery item's external id, its inner product with the query, its metadata. */
@@ -44,16 +47,20 @@ public final class Retriever implements AutoCloseable {
     private final AffModel model;
     private final GalleryLog log;
     private final ExactIndex index;
+    /** Id and key to entry; entries in memory carry no vector (it is in the index). */
     private final Map<String, GalleryLog.Entry> byId = new HashMap<>();
     private final Map<Long, GalleryLog.Entry> byKey = new HashMap<>();
+    /** Searches share it; applying a change to memory takes it exclusively (microseconds). */
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /** Serialises changes: log append + fsync happen under it, while searches go on. Guards nextKey. */
+    private final ReentrantLock writers = new ReentrantLock();
     private long nextKey;
 
     private Retriever(AffModel model, GalleryLog log) {
         this.model = model;
         this.log = log;
-        this.index = new ExactIndex(model.dim(), Metric.INNER_PRODUCT);
-        GalleryLog.State s = log.recovered();
+        this.index = new ExactIndex(model.dim(), Metric.INNER_PRODUCT, Storage.FLOAT32);  // exact reconstruct
+        GalleryLog.State s = log.takeRecovered();
         nextKey = s.nextKey();
         List<GalleryLog.Entry> entries = new ArrayList<>(s.entries().values());
         float[] vectors = new float[entries.size() * model.dim()];
@@ -66,8 +73,9 @@ public final class Retriever implements AutoCloseable {
             }
             System.arraycopy(e.vector(), 0, vectors, i * model.dim(), model.dim());
             keys[i] = e.key();
-            byId.put(e.id(), e);
-            byKey.put(e.key(), e);
+            GalleryLog.Entry kept = e.withoutVector();
+            byId.put(e.id(), kept);
+            byKey.put(e.key(), kept);
         }
         if (keys.length > 0) {
             index.add(vectors, keys);
@@ -175,7 +183,7 @@ public final class Retriever implements AutoCloseable {
             vectors.add(it.galleryVector().clone());
             metas.add(checkMetadata(it.metadata()));
         }
-        lock.writeLock().lock();
+        writers.lock();
         try {
             List<GalleryLog.Entry> entries = new ArrayList<>();
             for (int i = 0; i < items.size(); i++) {
@@ -185,65 +193,82 @@ public final class Retriever implements AutoCloseable {
             }
             log.putAll(entries);
             nextKey += entries.size();
-            float[] flat = new float[entries.size() * dim()];
-            long[] keys = new long[entries.size()];
-            List<Long> replaced = new ArrayList<>();
-            for (int i = 0; i < entries.size(); i++) {
-                GalleryLog.Entry e = entries.get(i);
-                GalleryLog.Entry old = byId.put(e.id(), e);
-                if (old != null) {
-                    byKey.remove(old.key());
-                    replaced.add(old.key());
+            lock.writeLock().lock();
+            try {
+                float[] flat = new float[entries.size() * dim()];
+                long[] keys = new long[entries.size()];
+                List<Long> replaced = new ArrayList<>();
+                for (int i = 0; i < entries.size(); i++) {
+                    GalleryLog.Entry e = entries.get(i);
+                    GalleryLog.Entry kept = e.withoutVector();
+                    GalleryLog.Entry old = byId.put(e.id(), kept);
+                    if (old != null) {
+                        byKey.remove(old.key());
+                        replaced.add(old.key());
+                    }
+                    byKey.put(e.key(), kept);
+                    System.arraycopy(e.vector(), 0, flat, i * dim(), dim());
+                    keys[i] = e.key();
                 }
-                byKey.put(e.key(), e);
-                System.arraycopy(e.vector(), 0, flat, i * dim(), dim());
-                keys[i] = e.key();
-            }
-            if (!replaced.isEmpty()) {
-                index.remove(replaced.stream().mapToLong(Long::longValue).toArray());
-            }
-            if (keys.length > 0) {
-                index.add(flat, keys);
+                if (!replaced.isEmpty()) {
+                    index.remove(replaced.stream().mapToLong(Long::longValue).toArray());
+                }
+                if (keys.length > 0) {
+                    index.add(flat, keys);
+                }
+            } finally {
+                lock.writeLock().unlock();
             }
         } finally {
-            lock.writeLock().unlock();
+            writers.unlock();
         }
     }
 
     private void putEntry(String id, float[] vector, String meta, byte[] thumb) throws IOException {
-        lock.writeLock().lock();
+        writers.lock();
         try {
             GalleryLog.Entry e = new GalleryLog.Entry(id, nextKey, meta, vector, thumb);
             log.put(e);
             nextKey++;
-            GalleryLog.Entry old = byId.put(id, e);
-            if (old != null) {
-                byKey.remove(old.key());
-                index.remove(old.key());
+            lock.writeLock().lock();
+            try {
+                GalleryLog.Entry kept = e.withoutVector();
+                GalleryLog.Entry old = byId.put(id, kept);
+                if (old != null) {
+                    byKey.remove(old.key());
+                    index.remove(old.key());
+                }
+                byKey.put(e.key(), kept);
+                index.add(vector, new long[] {e.key()});
+            } finally {
+                lock.writeLock().unlock();
             }
-            byKey.put(e.key(), e);
-            index.add(vector, new long[] {e.key()});
         } finally {
-            lock.writeLock().unlock();
+            writers.unlock();
         }
     }
 
     /** Removes an item; false when the id is unknown. Durable when this returns. */
     public boolean remove(String id) throws IOException {
         checkId(id);
-        lock.writeLock().lock();
+        writers.lock();
         try {
-            GalleryLog.Entry e = byId.get(id);
+            GalleryLog.Entry e = byId.get(id);  // only changes, all under `writers`, modify the maps
             if (e == null) {
                 return false;
             }
             log.delete(id, e.key());
-            byId.remove(id);
-            byKey.remove(e.key());
-            index.remove(e.key());
+            lock.writeLock().lock();
+            try {
+                byId.remove(id);
+                byKey.remove(e.key());
+                index.remove(e.key());
+            } finally {
+                lock.writeLock().unlock();
+            }
             return true;
         } finally {
-            lock.writeLock().unlock();
+            writers.unlock();
         }
     }
 
@@ -290,24 +315,28 @@ public final class Retriever implements AutoCloseable {
 
     /** Writes the whole gallery as a snapshot and starts a fresh log (bounded replay time after a restart). */
     public void snapshot() throws IOException {
-        lock.writeLock().lock();
+        writers.lock();  // no change meanwhile; searches go on
         try {
             List<GalleryLog.Entry> live = new ArrayList<>(byId.values());
             live.sort(java.util.Comparator.comparingLong(GalleryLog.Entry::key));
-            log.snapshot(live, nextKey);
+            // Vectors live once, in the (fp32) index; the snapshot reads them back exactly.
+            log.snapshot(() -> live.stream().map(e -> e.withVector(index.reconstruct(e.key()))).iterator(),
+                    nextKey);
         } finally {
-            lock.writeLock().unlock();
+            writers.unlock();
         }
     }
 
     @Override
     public void close() throws IOException {
+        writers.lock();
         lock.writeLock().lock();
         try {
             log.close();
             index.close();
         } finally {
             lock.writeLock().unlock();
+            writers.unlock();
         }
     }
 

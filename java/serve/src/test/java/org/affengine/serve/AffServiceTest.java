@@ -120,6 +120,20 @@ class AffServiceTest {
         JsonNode both = json(send("POST", "/api/search/batch", "application/json", batch.getBytes(), null));
         assertEquals(2, both.path("results").size(), both.toString());
 
+        String boundary = "----aff" + random.nextInt(1_000_000);
+        java.io.ByteArrayOutputStream form = new java.io.ByteArrayOutputStream();
+        form.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--" + boundary
+                + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"q.png\"\r\nContent-Type: image/png"
+                + "\r\n\r\n").getBytes());
+        form.write(image);
+        form.write(("\r\n--" + boundary + "--\r\n").getBytes());
+        JsonNode byForm = json(send("POST", "/api/search/image?k=1", "multipart/form-data; boundary=" + boundary,
+                form.toByteArray(), null));
+        assertEquals(1, byForm.path("results").size(), byForm.toString());
+        refused(send("POST", "/api/search/image", "multipart/form-data; boundary=" + boundary,
+                ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--" + boundary
+                        + "--\r\n").getBytes(), null), 400, "no file part");
+
         JsonNode byImage = json(send("POST", "/api/search/image?k=2", "image/png", png(), null));
         assertEquals(2, byImage.path("results").size(), byImage.toString());
         assertTrue(byImage.path("query_macs").asLong() > 0 && byImage.path("gallery_macs_per_image").asLong()

@@ -53,7 +53,8 @@ public final class ExperimentReport {
         b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (AffExperiment.Row row : r.rows()) {
             b.append(String.format(Locale.ROOT,
-                    "| %s | %s | %s | %.4f | %.4f | %.4f | %.2f | %,d | %.2f | %,d | %.0f |%n", row.setting(), row.query(), row.gallery(), row.mapAll(), row.mapAtR(), row.mpAt10(),
+                    "| %s | %s | %s | %.4f | %.4f | %.4f | %.2f | %,d | %.2f | %,d | %.0f |%n", row.setting(),
+                    row.query(), row.gallery(), row.mapAll(), row.mapAtR(), row.mpAt10(),
                     row.queryMacs() / 1e6, row.queryParams(), row.galleryMacs() / 1e6, row.galleryParams(),
                     row.trainSeconds()));
         }

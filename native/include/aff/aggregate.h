@@ -1,0 +1,29 @@
+// Feature aggregation for the gallery models' outputs, batched: GeM pooling of conv feature maps followed by a
+// linear whitening and L2 normalisation (global descriptors), and attention-score top-n selection of local
+// descriptors (the DELF-style path). Each operation has a CPU reference and a CUDA kernel that must agree with it.
+#pragma once
+#include <cstdint>
+
+namespace aff {
+
+// GeM + whitening + L2. maps: [batch, channels, positions] (a conv map, positions = H * W), fp32.
+// pooled[c] = (mean over positions of max(x, 1e-6)^p)^(1/p); out = normalise(whiten * pooled + bias), with whiten
+// [out_dim, channels] row-major and bias [out_dim] (bias may be null). out: [batch, out_dim].
+// Throws std::invalid_argument on non-positive sizes, p <= 0 or null buffers.
+void gem_whiten_cpu(const float* maps, int64_t batch, int64_t channels, int64_t positions, float p,
+                    const float* whiten, const float* bias, int64_t out_dim, float* out);
+
+// The n highest attention scores of each image (ties: the smaller position first) and their descriptors,
+// L2-normalised. scores: [batch, positions]; descriptors: [batch, positions, dim]; indices: [batch, n] (int64,
+// best first); out: [batch, n, dim]. Requires 1 <= n <= positions.
+void select_local_cpu(const float* scores, const float* descriptors, int64_t batch, int64_t positions,
+                      int64_t dim, int64_t n, int64_t* indices, float* out);
+
+// The same on the GPU, host buffers in and out (copies included; for tests and benchmarks). Return false when no
+// CUDA device is available (or CUDA was not compiled); throw std::runtime_error on CUDA errors.
+bool gem_whiten_cuda_host(const float* maps, int64_t batch, int64_t channels, int64_t positions, float p,
+                          const float* whiten, const float* bias, int64_t out_dim, float* out);
+bool select_local_cuda_host(const float* scores, const float* descriptors, int64_t batch, int64_t positions,
+                            int64_t dim, int64_t n, int64_t* indices, float* out);
+
+}  // namespace aff

@@ -13,6 +13,7 @@ nvcc -std=c++17 -O2 -Inative/include -gencode arch=compute_80,code=sm_80 -gencod
 build-gpu/device_probe | tee -a "$out/device.txt"
 python3 bench/gpu/torch_search_reference.py --json "$out/torch_search.json" | tee "$out/torch_search.md"
 # Aggregation kernels (GeM + whitening + L2, top-n local selection) against their CPU reference.
-nvcc -std=c++17 -O2 -Inative/include -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-  kernels/aggregate.cu native/src/aggregate.cpp bench/native/aggregate_check.cpp -o build-gpu/aggregate_check
+nvcc -std=c++17 -O2 -Inative/include -Inative/src -gencode arch=compute_80,code=sm_80 \
+  -gencode arch=compute_90,code=sm_90 kernels/aggregate.cu native/src/aggregate.cpp bench/native/aggregate_check.cpp \
+  -o build-gpu/aggregate_check
 build-gpu/aggregate_check | tee "$out/aggregate.md"

@@ -1,25 +1,17 @@
 #include "aff/aggregate.h"
 
+#include "aggregate_checks.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <stdexcept>
 #include <vector>
 
 namespace aff {
-namespace {
-
-void check_sizes(bool ok, const char* what) {
-  if (!ok) throw std::invalid_argument(what);
-}
-
-}  // namespace
 
 void gem_whiten_cpu(const float* maps, int64_t batch, int64_t channels, int64_t positions, float p,
                     const float* whiten, const float* bias, int64_t out_dim, float* out) {
-  check_sizes(maps && whiten && out, "gem_whiten: null buffer");
-  check_sizes(batch > 0 && channels > 0 && positions > 0 && out_dim > 0, "gem_whiten: sizes must be positive");
-  check_sizes(p > 0.f, "gem_whiten: p must be positive");
+  detail::check_gem_args(maps, batch, channels, positions, p, whiten, out_dim, out);
   std::vector<double> pooled(channels);
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t c = 0; c < channels; ++c) {
@@ -44,9 +36,7 @@ void gem_whiten_cpu(const float* maps, int64_t batch, int64_t channels, int64_t 
 
 void select_local_cpu(const float* scores, const float* descriptors, int64_t batch, int64_t positions,
                       int64_t dim, int64_t n, int64_t* indices, float* out) {
-  check_sizes(scores && descriptors && indices && out, "select_local: null buffer");
-  check_sizes(batch > 0 && positions > 0 && dim > 0, "select_local: sizes must be positive");
-  check_sizes(n >= 1 && n <= positions, "select_local: n must be in 1..positions");
+  detail::check_select_args(scores, descriptors, batch, positions, dim, n, indices, out);
   std::vector<int64_t> order(positions);
   for (int64_t b = 0; b < batch; ++b) {
     const float* s = scores + b * positions;

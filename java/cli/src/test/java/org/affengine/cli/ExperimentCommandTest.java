@@ -1,6 +1,7 @@
 package org.affengine.cli;
 
 import static org.affengine.cli.AffCliTest.aff;
+import static org.affengine.cli.ExtractCommandTest.concat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -71,11 +72,5 @@ class ExperimentCommandTest {
 
         assertEquals(1, aff("experiment", "--quick", "--test-limit", "1", "--out", dir.resolve("c").toString())
                 .code());
-    }
-
-    static String[] concat(String[] a, String... b) {
-        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
     }
 }

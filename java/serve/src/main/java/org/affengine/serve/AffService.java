@@ -109,15 +109,9 @@ public final class AffService implements AutoCloseable {
                                                    String message) {
         String text = status.code() == 413 ? "the body exceeds the limit of " + config.maxBodyBytes() + " bytes"
                 : "bad request: " + (message != null ? message : status.reasonPhrase());
-        byte[] body;
-        try {
-            body = JSON.writeValueAsBytes(Map.of("error", text, "status", status.code()));
-        } catch (JsonProcessingException e) {
-            body = new byte[0];
-        }
         return DirectHandler.TransportResponse.builder().status(status).headers(headers)
-                .header(HeaderNames.CONTENT_TYPE, "application/json").entity(body).keepAlive(type.keepAlive())
-                .build();
+                .header(HeaderNames.CONTENT_TYPE, "application/json").entity(errorBody(status, text))
+                .keepAlive(type.keepAlive()).build();
     }
 
     public int port() {
@@ -400,11 +394,16 @@ public final class AffService implements AutoCloseable {
     private static void error(ServerResponse res, Status status, String message) {
         res.status(status);
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(errorBody(status, message));
+    }
+
+    /** Every error body: {"error": message, "status": code}. */
+    private static byte[] errorBody(Status status, String message) {
         try {
-            res.send(JSON.writeValueAsBytes(Map.of("error", message == null ? status.reasonPhrase() : message,
-                    "status", status.code())));
+            return JSON.writeValueAsBytes(Map.of("error", message == null ? status.reasonPhrase() : message,
+                    "status", status.code()));
         } catch (JsonProcessingException e) {
-            res.send();
+            return new byte[0];
         }
     }
 

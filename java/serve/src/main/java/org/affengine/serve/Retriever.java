@@ -49,7 +49,8 @@ public final class Retriever implements AutoCloseable {
     private final ExactIndex index;
     /** Id and key to entry; entries in memory carry no vector (it is in the index). */
     private final Map<String, GalleryLog.Entry> byId = new HashMap<>();
-    private final Map<Long, GalleryLog.Entry> byKey = new HashMap<>();
+    /** In key order, which is insertion order: samples and snapshots read it without sorting. */
+    private final java.util.TreeMap<Long, GalleryLog.Entry> byKey = new java.util.TreeMap<>();
     /** Searches share it; applying a change to memory takes it exclusively (microseconds). */
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     /** Serialises changes: log append + fsync happen under it, while searches go on. Guards nextKey. */
@@ -306,8 +307,7 @@ public final class Retriever implements AutoCloseable {
     public List<String> ids(int n) {
         lock.readLock().lock();
         try {
-            return byId.values().stream().sorted(java.util.Comparator.comparingLong(GalleryLog.Entry::key))
-                    .limit(n).map(GalleryLog.Entry::id).toList();
+            return byKey.values().stream().limit(n).map(GalleryLog.Entry::id).toList();
         } finally {
             lock.readLock().unlock();
         }
@@ -317,8 +317,7 @@ public final class Retriever implements AutoCloseable {
     public void snapshot() throws IOException {
         writers.lock();  // no change meanwhile; searches go on
         try {
-            List<GalleryLog.Entry> live = new ArrayList<>(byId.values());
-            live.sort(java.util.Comparator.comparingLong(GalleryLog.Entry::key));
+            List<GalleryLog.Entry> live = new ArrayList<>(byKey.values());
             // Vectors live once, in the (fp32) index; the snapshot reads them back exactly.
             log.snapshot(() -> live.stream().map(e -> e.withVector(index.reconstruct(e.key()))).iterator(),
                     nextKey);

@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
-# The GPU machine's check, in one call (it has CUDA 13, cmake, g++ and PyTorch, but no Java, no FAISS, no network):
-# builds the CUDA device probe against the project's kernels, reports the card, times the PyTorch reference for
-# exact search that the CUDA kernels are measured against, and checks the aggregation kernels against their CPU
-# reference. Results go to $OUT (or bench/results/gpu).
+# The GPU check, in one call, on any machine with CUDA 13 and PyTorch in python3 (no Java, FAISS or network needed):
+#   1. the GPU-only build (kernels, CPU references, tests, benchmark) into build-gpu/, unless it is already there
+#      (it can be built elsewhere with `bench/gpu/run.sh --build-only`: the binaries link only libc and libstdc++);
+#   2. the native tests: every kernel against its CPU reference on fresh random inputs;
+#   3. the native benchmark (search, mixer, aggregation; CUDA events, medians) -> native.md / native.json;
+#   4. the PyTorch references on the same card and model, and the comparison table -> comparison.md / .json.
+# Results go to $OUT/gpu if OUT is set, else bench/results/gpu.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+bin=build-gpu
+mode="${1:-}"
+if [ "$mode" = --build-only ] || [ ! -x "$bin/aff_gpu_bench" ] || [ ! -x "$bin/aff_cuda_tests" ]; then
+  cmake -S . -B "$bin" -DAFF_GPU_ONLY=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$bin" -j "$(nproc)" --target aff_cuda_tests aff_gpu_bench aff_device_probe
+fi
+[ "$mode" = --build-only ] && exit 0
+bench_args=()
+[ "$mode" = --quick ] && bench_args+=(--quick)
+
 out="${OUT:-bench/results}/gpu"
-mkdir -p "$out" build-gpu
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$out/device.txt"
-nvcc -std=c++17 -O2 -Inative/include -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-  kernels/device.cu bench/native/device_probe.cpp -o build-gpu/device_probe
-build-gpu/device_probe | tee -a "$out/device.txt"
-python3 bench/gpu/torch_search_reference.py --json "$out/torch_search.json" | tee "$out/torch_search.md"
-# Aggregation kernels (GeM + whitening + L2, top-n local selection) against their CPU reference.
-nvcc -std=c++17 -O2 -Inative/include -Inative/src -gencode arch=compute_80,code=sm_80 \
-  -gencode arch=compute_90,code=sm_90 kernels/aggregate.cu native/src/aggregate.cpp bench/native/aggregate_check.cpp \
-  -o build-gpu/aggregate_check
-build-gpu/aggregate_check | tee "$out/aggregate.md"
+"$bin/aff_device_probe" | tee -a "$out/device.txt"
+echo "== native tests"
+timeout 300 "$bin/aff_cuda_tests" --gtest_brief=1 2>&1 | tee "$out/tests.txt" || echo "NATIVE TESTS FAILED"
+echo "== native benchmark"
+timeout 420 "$bin/aff_gpu_bench" ${bench_args[@]+"${bench_args[@]}"} --json "$out/native.json" --work "$bin/work" | tee "$out/native.md"
+echo "== PyTorch references"
+python3 bench/gpu/torch_search_reference.py ${bench_args[@]+"${bench_args[@]}"} --json "$out/torch_search.json" \
+  | tee "$out/torch_search.md"
+python3 bench/gpu/torch_reference.py --native "$out/native.json" --search "$out/torch_search.json" \
+  --work "$bin/work" --json "$out/comparison.json" | tee "$out/comparison.md"

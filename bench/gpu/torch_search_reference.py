@@ -12,6 +12,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="the small cases of aff_gpu_bench --quick")
     args = parser.parse_args()
     try:
         import torch
@@ -44,7 +45,10 @@ def main():
     del big, dst
 
     cases = [(1_000_000, 512, 1024, 100), (1_000_000, 512, 1, 10), (1_000_000, 512, 1024, 1000),
+             (1_000_000, 512, 16, 10), (1_000_000, 512, 4096, 100),
              (10_000_000, 128, 1024, 100), (10_000_000, 128, 1, 10), (10_000_000, 128, 1024, 1000)]
+    if args.quick:
+        cases = [(200_000, 512, 1024, 100), (200_000, 512, 1, 10)]
     rows = []
     print(f"# torch {torch.__version__}, {torch.cuda.get_device_name(0)}, copy bandwidth {copy_gbs:.0f} GB/s")
     print("| N | d | batch | k | torch ms | QPS | database read GB/s | fraction of copy bandwidth |")

@@ -692,6 +692,26 @@ bool CudaExactIndex::contains(int64_t id) const {
   return impl_->row_of.count(id) > 0;
 }
 
+void CudaExactIndex::reconstruct(int64_t id, float* out) const {
+  if (!out) throw std::invalid_argument("CudaExactIndex::reconstruct: null buffer");
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const Impl& m = *impl_;
+  const auto it = m.row_of.find(id);
+  if (it == m.row_of.end()) throw std::invalid_argument("CudaExactIndex::reconstruct: id " + std::to_string(id) + " is not present");
+  m.use_device();
+  std::vector<__half> row(static_cast<size_t>(m.dim));
+  check(cudaMemcpy(row.data(), m.data.as<__half>() + it->second * m.dim, sizeof(__half) * m.dim,
+                   cudaMemcpyDeviceToHost),
+        "reconstruct");
+  for (int32_t i = 0; i < m.dim; ++i) out[i] = __half2float(row[i]);
+}
+
+void CudaExactIndex::ids(int64_t* out) const {
+  if (!out) throw std::invalid_argument("CudaExactIndex::ids: null buffer");
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::copy(impl_->host_ids.begin(), impl_->host_ids.end(), out);
+}
+
 void CudaExactIndex::search(int64_t nq, const float* queries, int64_t k, float* out_scores, int64_t* out_ids) {
   if (nq < 1 || !queries || !out_scores || !out_ids) throw std::invalid_argument("CudaExactIndex::search: bad arguments");
   const size_t count = static_cast<size_t>(nq) * impl_->dim;

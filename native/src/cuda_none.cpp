@@ -26,6 +26,8 @@ void CudaExactIndex::add(int64_t, const float*, const int64_t*) { no_cuda(); }
 void CudaExactIndex::add_f16(int64_t, const uint16_t*, const int64_t*) { no_cuda(); }
 void CudaExactIndex::remove(int64_t, const int64_t*) { no_cuda(); }
 bool CudaExactIndex::contains(int64_t) const { no_cuda(); }
+void CudaExactIndex::reconstruct(int64_t, float*) const { no_cuda(); }
+void CudaExactIndex::ids(int64_t*) const { no_cuda(); }
 void CudaExactIndex::search(int64_t, const float*, int64_t, float*, int64_t*) { no_cuda(); }
 void CudaExactIndex::search_f16(int64_t, const uint16_t*, int64_t, float*, int64_t*) { no_cuda(); }
 void CudaExactIndex::search_device(int64_t, const void*, int64_t, float*, int64_t*, void*) { no_cuda(); }

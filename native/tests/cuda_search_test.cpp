@@ -190,6 +190,15 @@ TEST(CudaSearch, RemoveAndBadInput) {
   EXPECT_EQ(index.size(), n - 700);
   EXPECT_FALSE(index.contains(gone[0]));
   EXPECT_TRUE(index.contains(ids[800]));
+  std::vector<float> row(d);
+  index.reconstruct(ids[800], row.data());
+  for (int i = 0; i < d; ++i) {
+    EXPECT_EQ(row[i], aff::simd::half_to_float(aff::simd::float_to_half(xf[800 * d + i]))) << "seed " << seed;
+  }
+  EXPECT_THROW(index.reconstruct(gone[0], row.data()), std::invalid_argument);
+  std::vector<int64_t> listed(index.size());
+  index.ids(listed.data());
+  EXPECT_EQ(std::set<int64_t>(listed.begin(), listed.end()), std::set<int64_t>(ids.begin() + 700, ids.end()));
 
   std::vector<float> bad(d, 1.f);
   bad[5] = std::numeric_limits<float>::infinity();

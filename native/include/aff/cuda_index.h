@@ -31,6 +31,10 @@ class CudaExactIndex {
   // Removes n ids (the last row moves into each freed slot). All-or-nothing: an unknown or repeated id throws.
   void remove(int64_t n, const int64_t* ids);
   bool contains(int64_t id) const;
+  // Copies the stored (fp16) row of an id into out[dim], widened. Throws std::invalid_argument for an unknown id.
+  void reconstruct(int64_t id, float* out) const;
+  // Every stored id, in row order, into out[size()].
+  void ids(int64_t* out) const;
 
   // Host buffers in and out: queries [nq x dim] (fp32 queries are rounded to fp16), out [nq x k] best first
   // (inner product, or squared L2 distance). Requires 1 <= k <= min(1024, size()). Searches are serialised.

@@ -8,7 +8,7 @@ import org.affengine.natives.AffNative;
  * Exact (brute-force) search over fp32 or fp16 rows, multi-threaded, with the SIMD path (AVX-512 / AVX2 / scalar)
  * chosen at run time and BLAS for large query batches. Results are exact; ties go to the smaller id.
  */
-public final class ExactIndex extends NativeIndex {
+public final class ExactIndex extends NativeIndex implements ExactVectorIndex {
     private final AffNative.ExactIndexHandle handle;
     private final Storage storage;
 
@@ -59,7 +59,13 @@ public final class ExactIndex extends NativeIndex {
         guardedRun(() -> handle.remove(ids.length, ids));
     }
 
+    @Override
+    public String backend() {
+        return "cpu";
+    }
+
     /** The stored vector of an id (fp16 rows come back widened). */
+    @Override
     public float[] reconstruct(long id) {
         float[] out = new float[dimension];
         guardedRun(() -> handle.reconstruct(id, out));

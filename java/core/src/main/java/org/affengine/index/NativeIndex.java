@@ -9,7 +9,7 @@ import java.util.function.Supplier;
  * What both native-backed indexes share: argument checks in Java (so messages name Java arguments), a read-write
  * lock that keeps {@link #close()} from freeing native memory under a running call, and the batch plumbing.
  */
-abstract sealed class NativeIndex implements VectorIndex permits ExactIndex, FaissIndex {
+abstract sealed class NativeIndex implements VectorIndex permits ExactIndex, FaissIndex, CudaIndex {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
     protected final int dimension;

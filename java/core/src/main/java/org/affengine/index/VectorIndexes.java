@@ -7,9 +7,21 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Opens a saved index of either kind, recognised by the magic bytes its file starts with. */
+/** Opens a saved index of either kind, recognised by the magic bytes its file starts with; picks the exact backend. */
 public final class VectorIndexes {
     private VectorIndexes() {}
+
+    /**
+     * An empty exact index on the best backend here: {@link CudaIndex} on device 0 when {@code backend} reports a CUDA
+     * device and the dimension is a multiple of 8 (AFF_BACKEND=cpu forces the CPU), else an fp32 {@link ExactIndex}.
+     */
+    public static ExactVectorIndex exact(int dimension, Metric metric, Backend backend) {
+        boolean forcedCpu = "cpu".equalsIgnoreCase(System.getenv("AFF_BACKEND"));
+        if (!forcedCpu && backend.preferred().equals("cuda") && dimension % 8 == 0) {
+            return new CudaIndex(dimension, metric, 0);
+        }
+        return new ExactIndex(dimension, metric, Storage.FLOAT32);
+    }
 
     public static VectorIndex open(Path path) {
         byte[] magic = new byte[8];

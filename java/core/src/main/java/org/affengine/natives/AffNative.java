@@ -9,12 +9,12 @@ import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
- * JavaCPP bindings of the native core (native/include/aff/). The surface is deliberately small: two opaque index
- * handles over contiguous arrays, and device discovery. Callers use {@link org.affengine.index}, not this class.
+ * JavaCPP bindings of the native core (native/include/aff/). The surface is deliberately small: opaque index handles
+ * over contiguous arrays (CPU exact, FAISS, GPU exact), the feature store reader, the mixer, and device discovery. Callers use {@link org.affengine.index}, not this class.
  * C++ exceptions arrive as Java exceptions carrying the native message.
  */
-@Platform(include = {"aff/types.h", "aff/exact_index.h", "aff/faiss_index.h", "aff/device.h", "aff/feature_store.h"},
-        link = "aff")
+@Platform(include = {"aff/types.h", "aff/exact_index.h", "aff/faiss_index.h", "aff/device.h", "aff/feature_store.h",
+        "aff/cuda_index.h", "aff/native_mixer.h"}, link = "aff")
 @Namespace("aff")
 public final class AffNative {
     static {
@@ -155,5 +155,71 @@ public final class AffNative {
         public native long local_count(int model, long image);
 
         public native void local(int model, long image, float[] rows, float[] positions);
+    }
+
+    /** aff::CudaExactIndex: exact search over fp16 rows in GPU memory. */
+    @Name("CudaExactIndex")
+    public static final class CudaIndexHandle extends Pointer {
+        static {
+            Loader.load();
+        }
+
+        public CudaIndexHandle(int dim, int metric, int device) {
+            allocate(dim, metric, device);
+        }
+
+        private native void allocate(int dim, int metric, int device);
+
+        public native int dim();
+
+        public native int metric();
+
+        public native long size();
+
+        public native long device_bytes();
+
+        public native void add(long n, @Const float[] vectors, @Const @Cast("const int64_t*") long[] ids);
+
+        public native void remove(long n, @Const @Cast("const int64_t*") long[] ids);
+
+        public native @Cast("bool") boolean contains(long id);
+
+        public native void reconstruct(long id, float[] out);
+
+        public native void ids(@Cast("int64_t*") long[] out);
+
+        public native void search(long nq, @Const float[] queries, long k, float[] outScores,
+                                  @Cast("int64_t*") long[] outIds);
+    }
+
+    /** aff::NativeMixer: the dynamic mixer from a model bundle, on the CPU reference or a CUDA kernel. */
+    @Name("NativeMixer")
+    public static final class MixerHandle extends Pointer {
+        static {
+            Loader.load();
+        }
+
+        public MixerHandle(String bundleDir, int backend, int device) {
+            allocate(bundleDir, backend, device);
+        }
+
+        private native void allocate(@Cast("const char*") String bundleDir, int backend, int device);
+
+        public native int dim();
+
+        public native int backend();
+
+        public native int inputs();
+
+        public native int input_dim(int i);
+
+        public native int input_max_local(int i);
+
+        public native long features_per_item();
+
+        public native long padding_per_item();
+
+        public native void forward(long batch, @Const float[] features, @Const @Cast("const uint8_t*") byte[] padding,
+                                   float[] out);
     }
 }

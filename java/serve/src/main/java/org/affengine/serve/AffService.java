@@ -199,6 +199,7 @@ public final class AffService implements AutoCloseable {
         out.put("gallery_macs_per_image", retriever.model().galleryMacs());
         out.put("query_macs_per_image", meta.query().macs());
         out.put("bundle_crc32c", meta.tensorsCrc32c());
+        out.put("index_backend", retriever.indexBackend());
         return out;
     }
 

@@ -20,10 +20,11 @@ import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.affengine.data.ImageCodec;
 import org.affengine.data.RawImage;
-import org.affengine.index.ExactIndex;
+import org.affengine.index.Backend;
+import org.affengine.index.ExactVectorIndex;
+import org.affengine.index.VectorIndexes;
 import org.affengine.index.Metric;
 import org.affengine.index.SearchResult;
-import org.affengine.index.Storage;
 import org.affengine.train.AffModel;
 
 /**
@@ -46,7 +47,7 @@ public final class Retriever implements AutoCloseable {
 
     private final AffModel model;
     private final GalleryLog log;
-    private final ExactIndex index;
+    private final ExactVectorIndex index;
     /** Id and key to entry; entries in memory carry no vector (it is in the index). */
     private final Map<String, GalleryLog.Entry> byId = new HashMap<>();
     /** In key order, which is insertion order: samples and snapshots read it without sorting. */
@@ -60,7 +61,8 @@ public final class Retriever implements AutoCloseable {
     private Retriever(AffModel model, GalleryLog log) {
         this.model = model;
         this.log = log;
-        this.index = new ExactIndex(model.dim(), Metric.INNER_PRODUCT, Storage.FLOAT32);  // exact reconstruct
+        // The GPU when there is one (rows kept fp16 there, so snapshots then hold fp16-rounded vectors), else fp32.
+        this.index = VectorIndexes.exact(model.dim(), Metric.INNER_PRODUCT, Backend.detect());
         GalleryLog.State s = log.takeRecovered();
         nextKey = s.nextKey();
         List<GalleryLog.Entry> entries = new ArrayList<>(s.entries().values());
@@ -90,6 +92,11 @@ public final class Retriever implements AutoCloseable {
 
     public AffModel model() {
         return model;
+    }
+
+    /** Where the gallery vectors are searched: "cpu" or "cuda". */
+    public String indexBackend() {
+        return index.backend();
     }
 
     public int dim() {

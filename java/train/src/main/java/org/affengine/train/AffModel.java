@@ -1,17 +1,24 @@
 package org.affengine.train;
 
+import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.affengine.data.FeatureSpec;
 import org.affengine.data.Features;
 import org.affengine.data.ImageCodec;
 import org.affengine.data.RawImage;
+import org.affengine.index.Backend;
+import org.affengine.mixer.NativeMixer;
 import org.affengine.models.GalleryExtraction;
 import org.affengine.models.GalleryModels;
 import org.affengine.models.ImageBatches;
@@ -19,6 +26,7 @@ import org.affengine.models.TrainableNet;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * A trained AFF model, ready to encode images: on the gallery side the gallery models and the mixer (image ->
@@ -29,12 +37,20 @@ public final class AffModel {
     public static final int SIDE = 28;
     private final Map<String, TrainableNet> galleryModels;
     private final ModelBundle.Loaded bundle;
+    /** The fused CUDA mixer over the same bundle when a GPU is present (transformer bundles); else LibTorch. */
+    private final Optional<NativeMixer> gpuMixer;
 
     /**
      * @param galleryModels by name, at least every feature the bundle's encoder reads, with matching specs
      */
     public AffModel(Map<String, TrainableNet> galleryModels, ModelBundle.Loaded bundle) {
+        this(galleryModels, bundle, Optional.empty());
+    }
+
+    private AffModel(Map<String, TrainableNet> galleryModels, ModelBundle.Loaded bundle,
+                     Optional<NativeMixer> gpuMixer) {
         this.bundle = bundle;
+        this.gpuMixer = gpuMixer;
         this.galleryModels = new LinkedHashMap<>();
         for (FeatureSpec spec : bundle.encoder().inputs()) {
             TrainableNet net = galleryModels.get(spec.name());
@@ -65,7 +81,10 @@ public final class AffModel {
             }
             nets.put(spec.name(), GalleryModels.load(spec.name(), weightsDir));
         }
-        return new AffModel(nets, bundle);
+        var gpu = bundle.encoder() instanceof DynamicMixer
+                ? NativeMixer.onGpu(bundleDir, Backend.detect())
+                : Optional.<NativeMixer>empty();
+        return new AffModel(nets, bundle, gpu);
     }
 
     public int dim() {
@@ -77,6 +96,11 @@ public final class AffModel {
         return galleryModels.values().stream().mapToLong(TrainableNet::macs).sum() + bundle.encoder().macs();
     }
 
+    /** Where the mixer runs for gallery images: "cuda" (the fused kernel) or "cpu" (LibTorch). */
+    public String mixerBackend() {
+        return gpuMixer.isPresent() ? "cuda" : "cpu";
+    }
+
     public ModelBundle.Meta meta() {
         return bundle.meta();
     }
@@ -86,6 +110,9 @@ public final class AffModel {
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             List<Features> features = GalleryExtraction.describe(galleryModels, batch(images), null);
             GalleryBatches.Batch b = GalleryBatches.of(bundle.encoder().inputs(), features);
+            if (gpuMixer.isPresent()) {
+                return mixOnGpu(gpuMixer.get(), b, images.size());
+            }
             return rows(bundle.encoder().forward(b.features(), b.padding()), images.size());
         }
     }
@@ -141,6 +168,49 @@ public final class AffModel {
         return new RawImage(img.width(), img.height(), 1, out);
     }
 
+    /** A gallery batch as NativeMixer takes it: features input after input, then the local inputs' padding. */
+    record Packed(float[] features, byte[] padding) {}
+
+    static Packed pack(List<FeatureSpec> specs, GalleryBatches.Batch b) {
+        ByteArrayOutputStream pad = new ByteArrayOutputStream();
+        List<float[]> parts = new ArrayList<>();
+        int total = 0;
+        for (int i = 0; i < specs.size(); i++) {
+            Tensor f = b.features().get(i).contiguous();
+            float[] values = new float[(int) f.numel()];
+            ((FloatBuffer) f.createBuffer()).get(values);
+            parts.add(values);
+            total += values.length;
+            if (specs.get(i).kind() == FeatureSpec.Kind.LOCAL) {
+                Tensor p = b.padding().get(i).to(ScalarType.Byte).contiguous();
+                byte[] bytes = new byte[(int) p.numel()];
+                ((ByteBuffer) p.createBuffer()).get(bytes);
+                pad.writeBytes(bytes);
+            }
+        }
+        float[] packed = new float[total];
+        int at = 0;
+        for (float[] part : parts) {
+            System.arraycopy(part, 0, packed, at, part.length);
+            at += part.length;
+        }
+        return new Packed(packed, pad.toByteArray());
+    }
+
+    private float[][] mixOnGpu(NativeMixer mixer, GalleryBatches.Batch b, int n) {
+        Packed packed = pack(bundle.encoder().inputs(), b);
+        float[] flat;
+        synchronized (mixer) {
+            flat = mixer.forward(n, packed.features(), packed.padding());
+        }
+        int d = mixer.dim();
+        float[][] out = new float[n][];
+        for (int i = 0; i < n; i++) {
+            out[i] = Arrays.copyOfRange(flat, i * d, (i + 1) * d);
+        }
+        return out;
+    }
+
     private static float[][] rows(Tensor t, int n) {
         Tensor c = t.contiguous();
         int d = (int) c.size(1);
@@ -148,7 +218,7 @@ public final class AffModel {
         ((FloatBuffer) c.createBuffer()).get(flat);
         float[][] out = new float[n][];
         for (int i = 0; i < n; i++) {
-            out[i] = java.util.Arrays.copyOfRange(flat, i * d, (i + 1) * d);
+            out[i] = Arrays.copyOfRange(flat, i * d, (i + 1) * d);
         }
         return out;
     }

@@ -1,0 +1,115 @@
+package org.affengine.index;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import org.affengine.natives.AffNative;
+
+/**
+ * Exact search on a CUDA GPU: rows kept as fp16 in device memory, fp16 products summed in fp32 (tensor cores for
+ * batches of five or more queries), each query's top k selected on the GPU without materialising the score matrix.
+ * Results match {@link ExactIndex} over the same fp16-rounded vectors within float rounding; ties go to the smaller
+ * id. Vectors must fit fp16 (|x| <= 65504); the dimension must be a multiple of 8; k is at most 1024.
+ *
+ * <p>{@link #save} writes an {@link ExactIndex} file (FLOAT16 storage) that either kind can {@link VectorIndexes#open
+ * open}.
+ */
+public final class CudaIndex extends NativeIndex implements ExactVectorIndex {
+    private final AffNative.CudaIndexHandle handle;
+
+    /**
+     * @throws IllegalArgumentException for a dimension that is not a positive multiple of 8
+     * @throws IllegalStateException when there is no CUDA device (or the native core was built without CUDA)
+     */
+    public CudaIndex(int dimension, Metric metric, int device) {
+        this(create(dimension, Objects.requireNonNull(metric, "metric"), device));
+    }
+
+    private CudaIndex(AffNative.CudaIndexHandle handle) {
+        super(handle.dim(), Metric.ofCode(handle.metric()));
+        this.handle = handle;
+    }
+
+    private static AffNative.CudaIndexHandle create(int dimension, Metric metric, int device) {
+        if (dimension <= 0 || dimension % 8 != 0) {
+            throw new IllegalArgumentException("the GPU index needs a dimension that is a positive multiple of 8, got "
+                    + dimension);
+        }
+        try {
+            return new AffNative.CudaIndexHandle(dimension, metric.code, device);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("no GPU index: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String backend() {
+        return "cuda";
+    }
+
+    /** Device memory held by rows, ids, norms and the search workspace. */
+    public long deviceBytes() {
+        return guarded(handle::device_bytes);
+    }
+
+    @Override
+    public long size() {
+        return guarded(handle::size);
+    }
+
+    @Override
+    public boolean contains(long id) {
+        return guarded(() -> handle.contains(id));
+    }
+
+    @Override
+    public void add(float[] vectors, long[] ids) {
+        checkAdd(vectors, ids);
+        guardedRun(() -> handle.add(ids.length, vectors, ids));
+    }
+
+    @Override
+    public void remove(long... ids) {
+        Objects.requireNonNull(ids, "ids");
+        guardedRun(() -> handle.remove(ids.length, ids));
+    }
+
+    @Override
+    public float[] reconstruct(long id) {
+        float[] out = new float[dimension];
+        guardedRun(() -> handle.reconstruct(id, out));
+        return out;
+    }
+
+    @Override
+    protected void nativeSearch(int nq, float[] queries, int k, float[] scores, long[] ids) {
+        handle.search(nq, queries, k, scores, ids);
+    }
+
+    /** Copies the rows into a CPU {@link ExactIndex} (FLOAT16) and saves that. */
+    @Override
+    protected void nativeSave(String path) {
+        long[] ids = new long[Math.toIntExact(handle.size())];
+        handle.ids(ids);
+        try (ExactIndex copy = new ExactIndex(dimension, metric, Storage.FLOAT16)) {
+            final int block = 65536;
+            float[] row = new float[dimension];
+            for (int start = 0; start < ids.length; start += block) {
+                int n = Math.min(block, ids.length - start);
+                float[] rows = new float[n * dimension];
+                long[] part = new long[n];
+                for (int i = 0; i < n; i++) {
+                    part[i] = ids[start + i];
+                    handle.reconstruct(part[i], row);
+                    System.arraycopy(row, 0, rows, i * dimension, dimension);
+                }
+                copy.add(rows, part);
+            }
+            copy.save(Path.of(path));
+        }
+    }
+
+    @Override
+    protected void freeNative() {
+        handle.close();
+    }
+}

@@ -25,7 +25,7 @@ __global__ void gem_kernel(const float* maps, int64_t pairs, int64_t positions, 
   if (pair >= pairs) return;
   const float* x = maps + pair * positions;
   float sum = 0.f;
-  for (int64_t i = lane; i < positions; i += 32) sum += powf(fmaxf(x[i], 1e-6f), p);
+  for (int64_t i = lane; i < positions; i += 32) sum += __powf(fmaxf(x[i], 1e-6f), p);  // x > 0: a few ulp
   for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
   if (lane == 0) pooled[pair] = powf(sum / static_cast<float>(positions), 1.f / p);
 }
@@ -128,8 +128,9 @@ bool gem_whiten_cuda(const float* maps, int64_t batch, int64_t channels, int64_t
   constexpr size_t kSharedLimit = 96 * 1024;
   const size_t shared = kWhitenImages * channels * sizeof(float);
   if (shared > kSharedLimit) throw std::invalid_argument("gem_whiten: more than 3,072 channels");
-  check(cudaFuncSetAttribute(whiten_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSharedLimit)),
-        "whiten_kernel shared memory");
+  static const cudaError_t raised =  // once per process
+      cudaFuncSetAttribute(whiten_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSharedLimit));
+  check(raised, "whiten_kernel shared memory");
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   const int64_t pairs = batch * channels;
   gem_kernel<<<static_cast<unsigned>((pairs * 32 + kThreads - 1) / kThreads), kThreads, 0, s>>>(maps, pairs,

@@ -14,13 +14,17 @@ inline void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
 }
 
+// Asked once per process: the answer does not change, and the query costs microseconds per kernel call otherwise.
 inline bool have_device() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky "no driver / no device" error
-    return false;
-  }
-  return n > 0;
+  static const bool present = [] {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky "no driver / no device" error
+      return false;
+    }
+    return n > 0;
+  }();
+  return present;
 }
 
 // Device memory freed on scope exit; may be empty (null) and grown with reserve().

@@ -3,7 +3,8 @@
 // A block takes a few gallery items and keeps all their tokens in shared memory from the projections to the output:
 // no activation goes back to device memory. Linear layers are fp32 register-tiled products (each thread 8 rows x 4
 // columns, weights pre-transposed so a warp reads 512 contiguous bytes per step, activations broadcast from shared
-// memory); attention is one warp per (token, head) with an online softmax, so no tokens x tokens matrix is stored.
+// memory); attention keeps each query row's scores in registers with an online softmax, so no tokens x tokens matrix
+// is stored.
 // Only the fusion token's output is used, so the last layer computes keys and values for every token but queries,
 // the output projection, both norms and the FFN for the fusion row alone.
 #include <cuda_fp16.h>
@@ -75,7 +76,7 @@ __device__ void linear(const float* x, int ldx, RowMap xmap, int k_len, const fl
     for (int r = 0; r < kRows; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = 0.f;
     const float4* wp = reinterpret_cast<const float4*>(w) + g;
     const int wstep = ldw / 4;
-#pragma unroll 4
+#pragma unroll 8  // eight weight loads in flight: the products wait on L2, not on arithmetic
     for (int k = 0; k < k_len; ++k) {
       const float4 wv = __ldg(wp + k * wstep);
 #pragma unroll
@@ -109,12 +110,61 @@ template <typename T> __device__ __forceinline__ T from_float(float x);
 template <> __device__ __forceinline__ float from_float<float>(float x) { return x; }
 template <> __device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
 
+// Attention for heads of up to 32 dimensions: one warp per (item, head, 32 query rows); lane i is query row i with
+// its query and output in registers, and every lane reads the same key and value (shared-memory broadcasts, no
+// shuffles), an online softmax over the item's unmasked keys.
+template <typename T>
+__device__ void attention_narrow(const T* q, int ldq, int rows, int q_per, const T* k, const T* v, int ldkv, int seq,
+                                 const uint8_t* masked, int d, int heads, T* o, int ldo) {
+  const int hd = d / heads, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+  const int items = rows / q_per, chunks = (q_per + 31) / 32;
+  const float scale = rsqrtf(static_cast<float>(hd));
+  for (int task = threadIdx.x >> 5; task < items * heads * chunks; task += warps) {
+    const int item = task / (heads * chunks), h = (task / chunks) % heads, i = (task % chunks) * 32 + lane;
+    const bool active = i < q_per;
+    const int m = item * q_per + (active ? i : 0);
+    float qv[32], acc[32];
+#pragma unroll
+    for (int e = 0; e < 32; ++e) {
+      qv[e] = active && e < hd ? to_float(q[m * ldq + h * hd + e]) * scale : 0.f;
+      acc[e] = 0.f;
+    }
+    float top = -INFINITY, sum = 0.f;
+    for (int j = 0; j < seq; ++j) {
+      const int key = item * seq + j;
+      if (masked[key]) continue;
+      const T* kr = k + key * ldkv + h * hd;
+      const T* vr = v + key * ldkv + h * hd;
+      float s = 0.f;
+#pragma unroll
+      for (int e = 0; e < 32; ++e)
+        if (e < hd) s = fmaf(qv[e], to_float(kr[e]), s);
+      const float next = fmaxf(top, s);
+      const float shrink = __expf(top - next), weight = __expf(s - next);
+      sum = sum * shrink + weight;
+#pragma unroll
+      for (int e = 0; e < 32; ++e)
+        if (e < hd) acc[e] = acc[e] * shrink + weight * to_float(vr[e]);
+      top = next;
+    }
+    if (active) {
+#pragma unroll
+      for (int e = 0; e < 32; ++e)
+        if (e < hd) o[m * ldo + h * hd + e] = from_float<T>(acc[e] / sum);
+    }
+  }
+}
+
 // For each query row m < rows (item m / q_per): softmax over the item's unmasked keys of (q . k_j) / sqrt(hd),
-// times v_j, per head. One warp per (row, head); lanes hold head dimensions; online softmax over the keys.
-// T is float (the fp32 kernel) or __half (the tensor-core kernel); the arithmetic is fp32 either way.
+// times v_j, per head; heads of up to 32 dimensions take attention_narrow, wider ones one warp per (row, head) with
+// lanes over head dimensions. T is float (the fp32 kernel) or __half (the tensor-core kernel); fp32 arithmetic.
 template <typename T>
 __device__ void attention(const T* q, int ldq, int rows, int q_per, const T* k, const T* v, int ldkv, int seq,
                           const uint8_t* masked, int d, int heads, T* o, int ldo) {
+  if (d / heads <= 32) {
+    attention_narrow<T>(q, ldq, rows, q_per, k, v, ldkv, seq, masked, d, heads, o, ldo);
+    return;
+  }
   const int hd = d / heads, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
   const float scale = rsqrtf(static_cast<float>(hd));
   for (int task = threadIdx.x >> 5; task < rows * heads; task += warps) {
@@ -174,7 +224,7 @@ __device__ void layer_norm(float* x, int ld, RowMap map, int rows, int d, const 
   }
 }
 
-__global__ void __launch_bounds__(kThreads) mixer_kernel(Params p) {
+__global__ void __launch_bounds__(kThreads, 2) mixer_kernel(Params p) {
   extern __shared__ __align__(16) float shared[];
   const int d = p.d, seq = p.seq, items = p.items, rows = items * seq;
   float* x = shared;               // [rows][d]: the tokens
@@ -313,33 +363,33 @@ __device__ void linear_tc(const __half* a, int lda, RowMap amap, int kp, const _
     for (int mt = 0; mt < kMaxMTiles; ++mt)
 #pragma unroll
       for (int j = 0; j < 2; ++j) acc[mt][j][0] = acc[mt][j][1] = acc[mt][j][2] = acc[mt][j][3] = 0.f;
-    unsigned b[2][2], next[2][2];
+    // The weights come from L2: all fragments of up to kSteps k-steps are requested back to back, so a task waits
+    // for about one L2 round trip per 64 input columns instead of one per 16.
+    constexpr int kSteps = 4;
+    for (int k_base = 0; k_base < kp; k_base += kSteps * 16) {
+      unsigned b[kSteps][2][2];
 #pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      b[j][0] = __ldg(reinterpret_cast<const unsigned*>(wrow[j]));
-      b[j][1] = __ldg(reinterpret_cast<const unsigned*>(wrow[j] + 8));
-    }
-    for (int k0 = 0; k0 < kp; k0 += 16) {
-      if (k0 + 16 < kp) {  // the next step's weights are in flight while this step multiplies
+      for (int s = 0; s < kSteps; ++s) {
+        const int k0 = k_base + s * 16;
 #pragma unroll
         for (int j = 0; j < 2; ++j) {
-          next[j][0] = __ldg(reinterpret_cast<const unsigned*>(wrow[j] + k0 + 16));
-          next[j][1] = __ldg(reinterpret_cast<const unsigned*>(wrow[j] + k0 + 24));
+          b[s][j][0] = k0 < kp ? __ldg(reinterpret_cast<const unsigned*>(wrow[j] + k0)) : 0u;
+          b[s][j][1] = k0 < kp ? __ldg(reinterpret_cast<const unsigned*>(wrow[j] + k0 + 8)) : 0u;
         }
       }
 #pragma unroll
-      for (int mt = 0; mt < kMaxMTiles; ++mt) {
-        if (mt < mtiles) {
-          unsigned af[4];
-          mma::ldmatrix_x4(af[0], af[1], af[2], af[3], arow[mt] + k0);
-          mma::mma16816(acc[mt][0], af, b[0][0], b[0][1]);
-          mma::mma16816(acc[mt][1], af, b[1][0], b[1][1]);
-        }
-      }
+      for (int s = 0; s < kSteps; ++s) {
+        const int k0 = k_base + s * 16;
+        if (k0 >= kp) break;
 #pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        b[j][0] = next[j][0];
-        b[j][1] = next[j][1];
+        for (int mt = 0; mt < kMaxMTiles; ++mt) {
+          if (mt < mtiles) {
+            unsigned af[4];
+            mma::ldmatrix_x4(af[0], af[1], af[2], af[3], arow[mt] + k0);
+            mma::mma16816(acc[mt][0], af, b[s][0][0], b[s][0][1]);
+            mma::mma16816(acc[mt][1], af, b[s][1][0], b[s][1][1]);
+          }
+        }
       }
     }
 #pragma unroll
@@ -380,7 +430,7 @@ __device__ void zero_columns(__half* x, int ld, int rows, int c0, int c1) {
   for (int i = threadIdx.x; i < rows * w; i += blockDim.x) x[(i / w) * ld + c0 + i % w] = __float2half_rn(0.f);
 }
 
-__global__ void __launch_bounds__(kThreads) mixer_tc_kernel(TcParams p) {
+__global__ void __launch_bounds__(kThreads, 2) mixer_tc_kernel(TcParams p) {
   extern __shared__ __align__(16) unsigned char shared_raw[];
   const int d = p.d, dp = p.dp, seq = p.seq, items = p.items, rows = items * seq, lda = dp + 8;
   float* x = reinterpret_cast<float*>(shared_raw);  // [rows_pad][d]: the tokens, fp32

@@ -5,7 +5,8 @@
 #   2. the native tests: every kernel against its CPU reference on fresh random inputs;
 #   3. the native benchmark (search, mixer, aggregation; CUDA events, medians) -> native.md / native.json;
 #   4. the PyTorch references on the same card and model, and the comparison table -> comparison.md / .json.
-# Results go to $OUT/gpu if OUT is set, else bench/results/gpu.
+# Results go to $OUT/gpu if OUT is set, else bench/results/gpu: checks.txt (card, tests), native.md/.json,
+# torch_search.json, comparison.md/.json, speedups.svg.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=build-gpu
@@ -21,14 +22,14 @@ bench_args=()
 out="${OUT:-bench/results}/gpu"
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$out/device.txt"
-"$bin/aff_device_probe" | tee -a "$out/device.txt"
-echo "== native tests"
-timeout 300 "$bin/aff_cuda_tests" --gtest_brief=1 2>&1 | tee "$out/tests.txt" || echo "NATIVE TESTS FAILED"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$out/checks.txt"
+"$bin/aff_device_probe" | tee -a "$out/checks.txt"
+echo "== native tests" | tee -a "$out/checks.txt"
+timeout 300 "$bin/aff_cuda_tests" --gtest_brief=1 2>&1 | tee -a "$out/checks.txt" || echo "NATIVE TESTS FAILED"
 echo "== native benchmark"
 timeout 420 "$bin/aff_gpu_bench" ${bench_args[@]+"${bench_args[@]}"} --json "$out/native.json" --work "$bin/work" | tee "$out/native.md"
 echo "== PyTorch references"
-python3 bench/gpu/torch_search_reference.py ${bench_args[@]+"${bench_args[@]}"} --json "$out/torch_search.json" \
-  | tee "$out/torch_search.md"
+python3 bench/gpu/torch_search_reference.py ${bench_args[@]+"${bench_args[@]}"} --json "$out/torch_search.json"
 python3 bench/gpu/torch_reference.py --native "$out/native.json" --search "$out/torch_search.json" \
   --work "$bin/work" --json "$out/comparison.json" | tee "$out/comparison.md"
+python3 bench/gpu/plot_speedups.py "$out/comparison.json" "$out/speedups.svg"

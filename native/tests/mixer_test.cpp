@@ -122,8 +122,9 @@ TEST(Mixer, LoadsABundleAndRefusesACorruptOne) {
 }
 
 // Both fused GPU kernels against the CPU reference (fp32 within 1e-4, fp16 tensor cores within 1e-2): the bundle's
-// shape and an odd one (width 72 and FFN 100, not multiples of the 16-wide tensor-core steps, head width 24, three
-// local inputs, a batch that is no multiple of the items per block), random padding, NaN-poisoned output.
+// shape, an odd one (width 72 and FFN 100, not multiples of the 16-wide tensor-core steps, head width 24, three
+// local inputs, a batch that is no multiple of the items per block) and one with 48-wide heads (the wide-head
+// attention path), random padding, NaN-poisoned output.
 TEST(Mixer, GpuKernelMatchesTheCpuReference) {
   if (aff::cuda_device_count() == 0) {
     GTEST_SKIP() << "no CUDA device: the kernel compiled (" << (aff::cuda_compiled() ? "nvcc" : "no nvcc")
@@ -134,6 +135,7 @@ TEST(Mixer, GpuKernelMatchesTheCpuReference) {
   std::vector<MixerModel> models;
   models.push_back(bundle_shaped(rng));
   models.push_back(MixerModel::random(72, 1, 3, 100, {{"a", 40, 0}, {"b", 8, 5}, {"c", 16, 3}, {"e", 24, 7}}, rng));
+  models.push_back(MixerModel::random(96, 2, 2, 64, {{"x", 20, 0}, {"y", 16, 9}}, rng));  // 48-wide heads
   for (const MixerModel& m : models) {
     const int64_t batch = 37;
     Features f(m, batch, rng);

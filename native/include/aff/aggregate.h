@@ -27,7 +27,8 @@ bool select_local_cuda_host(const float* scores, const float* descriptors, int64
                             int64_t dim, int64_t n, int64_t* indices, float* out);
 
 // Device buffers on a CUDA stream (null: the default stream), asynchronous: every pointer is device memory;
-// `pooled` is scratch of batch * channels floats. Same checks; false when no CUDA device is available.
+// `pooled` is scratch of batch * channels floats. Same checks, plus the kernels' limits (at most 3,072 channels for
+// the whitening, 12,288 positions for the selection); false when no CUDA device is available.
 bool gem_whiten_cuda(const float* maps, int64_t batch, int64_t channels, int64_t positions, float p,
                      const float* whiten, const float* bias, int64_t out_dim, float* pooled, float* out, void* stream);
 bool select_local_cuda(const float* scores, const float* descriptors, int64_t batch, int64_t positions, int64_t dim,

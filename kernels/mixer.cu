@@ -224,6 +224,28 @@ __device__ void layer_norm(float* x, int ld, RowMap map, int rows, int d, const 
   }
 }
 
+// The fusion token in row 0 of every item, and no token masked yet.
+__device__ void start_tokens(float* x, uint8_t* masked, const float* __restrict__ fusion, int rows, int d, int seq) {
+  for (int i = threadIdx.x; i < rows * d; i += blockDim.x) {
+    if ((i / d) % seq == 0) x[i] = fusion[i % d];
+  }
+  for (int i = threadIdx.x; i < rows; i += blockDim.x) masked[i] = 0;
+}
+
+// Each item's fusion token, L2-normalised, to out (items past the batch are skipped); one warp per item.
+__device__ void write_fused(const float* x, int seq, int d, int items, int64_t item0, int64_t batch, float* out) {
+  const int lane = threadIdx.x & 31;
+  for (int it = threadIdx.x >> 5; it < items; it += blockDim.x >> 5) {
+    if (item0 + it >= batch) break;
+    const float* r = x + it * seq * d;
+    float s = 0.f;
+    for (int i = lane; i < d; i += 32) s += r[i] * r[i];
+    for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
+    const float inv = 1.f / fmaxf(sqrtf(s), 1e-12f);
+    for (int i = lane; i < d; i += 32) out[(item0 + it) * d + i] = r[i] * inv;
+  }
+}
+
 __global__ void __launch_bounds__(kThreads, 2) mixer_kernel(Params p) {
   extern __shared__ __align__(16) float shared[];
   const int d = p.d, seq = p.seq, items = p.items, rows = items * seq;
@@ -234,10 +256,7 @@ __global__ void __launch_bounds__(kThreads, 2) mixer_kernel(Params p) {
   const int64_t item0 = int64_t(blockIdx.x) * items;
 
   // Tokens: the fusion token, then each input's projection (items past the batch get zero features).
-  for (int i = threadIdx.x; i < rows * d; i += blockDim.x) {
-    if ((i / d) % seq == 0) x[i] = p.fusion[i % d];
-  }
-  for (int i = threadIdx.x; i < rows; i += blockDim.x) masked[i] = 0;
+  start_tokens(x, masked, p.fusion, rows, d, seq);
   for (int in = 0; in < p.inputs; ++in) {
     const DeviceInput& f = p.input[in];
     const int n = items * f.tokens * f.dim;
@@ -297,17 +316,7 @@ __global__ void __launch_bounds__(kThreads, 2) mixer_kernel(Params p) {
     }
   }
 
-  // L2-normalised fusion tokens out, one warp per item.
-  const int lane = threadIdx.x & 31;
-  for (int it = threadIdx.x >> 5; it < items; it += blockDim.x >> 5) {
-    if (item0 + it >= p.batch) break;
-    const float* r = x + it * seq * d;
-    float s = 0.f;
-    for (int i = lane; i < d; i += 32) s += r[i] * r[i];
-    for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
-    const float inv = 1.f / fmaxf(sqrtf(s), 1e-12f);
-    for (int i = lane; i < d; i += 32) p.out[(item0 + it) * d + i] = r[i] * inv;
-  }
+  write_fused(x, seq, d, items, item0, p.batch, p.out);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -441,10 +450,7 @@ __global__ void __launch_bounds__(kThreads, 2) mixer_tc_kernel(TcParams p) {
   uint8_t* masked = reinterpret_cast<uint8_t*>(s2 + 16 * lda);
   const int64_t item0 = int64_t(blockIdx.x) * items;
 
-  for (int i = threadIdx.x; i < rows * d; i += blockDim.x) {
-    if ((i / d) % seq == 0) x[i] = p.fusion[i % d];
-  }
-  for (int i = threadIdx.x; i < rows; i += blockDim.x) masked[i] = 0;
+  start_tokens(x, masked, p.fusion, rows, d, seq);
   for (int in = 0; in < p.inputs; ++in) {
     const TcInput& f = p.input[in];
     const int n = items * f.tokens, ld = f.kp + 8;
@@ -514,16 +520,7 @@ __global__ void __launch_bounds__(kThreads, 2) mixer_tc_kernel(TcParams p) {
     }
   }
 
-  const int lane = threadIdx.x & 31;
-  for (int it = threadIdx.x >> 5; it < items; it += blockDim.x >> 5) {
-    if (item0 + it >= p.batch) break;
-    const float* r = x + it * seq * d;
-    float sq = 0.f;
-    for (int i = lane; i < d; i += 32) sq += r[i] * r[i];
-    for (int off = 16; off > 0; off >>= 1) sq += __shfl_xor_sync(0xffffffffu, sq, off);
-    const float inv = 1.f / fmaxf(sqrtf(sq), 1e-12f);
-    for (int i = lane; i < d; i += 32) p.out[(item0 + it) * d + i] = r[i] * inv;
-  }
+  write_fused(x, seq, d, items, item0, p.batch, p.out);
 }
 
 int round16(int v) { return (v + 15) / 16 * 16; }

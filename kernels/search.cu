@@ -380,9 +380,29 @@ __global__ void emit_kernel(const float* __restrict__ run_s, const int* __restri
 
 void launch_check(const char* what) { check(cudaGetLastError(), what); }
 
-bool fits_fp16(float v) { return std::isfinite(v) && std::fabs(v) <= 65504.f; }
+// Host values -> fp16, refusing (with the caller's name) anything that is not finite or does not fit fp16.
+std::vector<__half> to_halves(const float* v, size_t count, const char* what) {
+  std::vector<__half> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(v[i]) || std::fabs(v[i]) > 65504.f) {
+      throw std::invalid_argument(std::string(what) + ": value at " + std::to_string(i) +
+                                  " is not finite or does not fit fp16");
+    }
+    out[i] = __float2half_rn(v[i]);
+  }
+  return out;
+}
 
-bool finite_fp16(uint16_t h) { return (h & 0x7c00u) != 0x7c00u; }
+std::vector<__half> to_halves(const uint16_t* v, size_t count, const char* what) {
+  std::vector<__half> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    if ((v[i] & 0x7c00u) == 0x7c00u) {  // exponent all ones: inf or NaN
+      throw std::invalid_argument(std::string(what) + ": value at " + std::to_string(i) + " is not finite");
+    }
+    std::memcpy(&out[i], &v[i], sizeof(uint16_t));
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -624,15 +644,7 @@ int64_t CudaExactIndex::device_bytes() const {
 
 void CudaExactIndex::add(int64_t n, const float* vectors, const int64_t* ids) {
   if (n < 0 || (n > 0 && (!vectors || !ids))) throw std::invalid_argument("CudaExactIndex::add: bad arguments");
-  const size_t count = static_cast<size_t>(n) * impl_->dim;
-  std::vector<__half> halves(count);
-  for (size_t i = 0; i < count; ++i) {
-    if (!fits_fp16(vectors[i])) {
-      throw std::invalid_argument("CudaExactIndex::add: value at " + std::to_string(i) +
-                                  " is not finite or does not fit fp16");
-    }
-    halves[i] = __float2half_rn(vectors[i]);
-  }
+  const auto halves = to_halves(vectors, static_cast<size_t>(n) * impl_->dim, "CudaExactIndex::add");
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->use_device();
   impl_->append(n, halves, ids);
@@ -640,14 +652,7 @@ void CudaExactIndex::add(int64_t n, const float* vectors, const int64_t* ids) {
 
 void CudaExactIndex::add_f16(int64_t n, const uint16_t* vectors, const int64_t* ids) {
   if (n < 0 || (n > 0 && (!vectors || !ids))) throw std::invalid_argument("CudaExactIndex::add: bad arguments");
-  const size_t count = static_cast<size_t>(n) * impl_->dim;
-  std::vector<__half> halves(count);
-  for (size_t i = 0; i < count; ++i) {
-    if (!finite_fp16(vectors[i])) {
-      throw std::invalid_argument("CudaExactIndex::add: value at " + std::to_string(i) + " is not finite");
-    }
-    std::memcpy(&halves[i], &vectors[i], sizeof(uint16_t));
-  }
+  const auto halves = to_halves(vectors, static_cast<size_t>(n) * impl_->dim, "CudaExactIndex::add");
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->use_device();
   impl_->append(n, halves, ids);
@@ -714,14 +719,7 @@ void CudaExactIndex::ids(int64_t* out) const {
 
 void CudaExactIndex::search(int64_t nq, const float* queries, int64_t k, float* out_scores, int64_t* out_ids) {
   if (nq < 1 || !queries || !out_scores || !out_ids) throw std::invalid_argument("CudaExactIndex::search: bad arguments");
-  const size_t count = static_cast<size_t>(nq) * impl_->dim;
-  std::vector<__half> q(count);
-  for (size_t i = 0; i < count; ++i) {
-    if (!fits_fp16(queries[i])) {
-      throw std::invalid_argument("CudaExactIndex::search: query value is not finite or does not fit fp16");
-    }
-    q[i] = __float2half_rn(queries[i]);
-  }
+  const auto q = to_halves(queries, static_cast<size_t>(nq) * impl_->dim, "CudaExactIndex::search");
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->use_device();
   impl_->search_host(nq, q, k, out_scores, out_ids);
@@ -730,12 +728,7 @@ void CudaExactIndex::search(int64_t nq, const float* queries, int64_t k, float* 
 void CudaExactIndex::search_f16(int64_t nq, const uint16_t* queries, int64_t k, float* out_scores,
                                 int64_t* out_ids) {
   if (nq < 1 || !queries || !out_scores || !out_ids) throw std::invalid_argument("CudaExactIndex::search: bad arguments");
-  const size_t count = static_cast<size_t>(nq) * impl_->dim;
-  std::vector<__half> q(count);
-  for (size_t i = 0; i < count; ++i) {
-    if (!finite_fp16(queries[i])) throw std::invalid_argument("CudaExactIndex::search: query value is not finite");
-    std::memcpy(&q[i], &queries[i], sizeof(uint16_t));
-  }
+  const auto q = to_halves(queries, static_cast<size_t>(nq) * impl_->dim, "CudaExactIndex::search");
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->use_device();
   impl_->search_host(nq, q, k, out_scores, out_ids);

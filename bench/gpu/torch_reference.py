@@ -10,23 +10,9 @@ Aggregation: GeM + whitening + L2 and top-n selection + gather + L2, as PyTorch 
 import argparse
 import json
 import os
-import statistics
 import sys
 
-
-def timed(torch, fn, repeats=20):
-    fn()
-    fn()
-    torch.cuda.synchronize()
-    samples = []
-    for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        samples.append(start.elapsed_time(end))
-    return statistics.median(samples)
+from torch_search_reference import timed  # same directory
 
 
 class Mixer:

@@ -8,6 +8,22 @@ import statistics
 import sys
 
 
+def timed(torch, fn, repeats=20):
+    """Median milliseconds of fn() between CUDA events, after two warm-up calls."""
+    fn()
+    fn()
+    torch.cuda.synchronize()
+    samples = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        samples.append(start.elapsed_time(end))
+    return statistics.median(samples)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", help="write the results here")
@@ -25,22 +41,9 @@ def main():
     dev = torch.device("cuda")
     torch.manual_seed(0)
 
-    def timed(fn, repeats):
-        fn()
-        torch.cuda.synchronize()
-        samples = []
-        for _ in range(repeats):
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            samples.append(start.elapsed_time(end))
-        return statistics.median(samples)
-
     big = torch.empty(2 << 30, dtype=torch.uint8, device=dev)
     dst = torch.empty_like(big)
-    copy_ms = timed(lambda: dst.copy_(big), args.repeats)
+    copy_ms = timed(torch, lambda: dst.copy_(big), args.repeats)
     copy_gbs = 2 * big.numel() / copy_ms / 1e6  # read + write
     del big, dst
 
@@ -63,7 +66,7 @@ def main():
             turn[0] += 1
             return torch.topk(q @ db.T, k, dim=1)
 
-        ms = timed(search, args.repeats)
+        ms = timed(torch, search, args.repeats)
         read_gbs = n * d * 2 / ms / 1e6
         row = dict(n=n, d=d, batch=batch, k=k, torch_ms=ms, qps=batch / ms * 1e3, read_gbs=read_gbs,
                    copy_fraction=read_gbs / copy_gbs)

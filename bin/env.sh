@@ -35,7 +35,24 @@ aff_select_java() {
   return 1
 }
 
+# The TF.js tools (tools/tfjs: the pretrained models inside nsfwjs, and TF.js as the import's reference), pinned by
+# their package-lock.json; Node.js comes from Debian when the machine has none.
+aff_install_node_tools() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >&2
+  fi
+  if [ ! -f "$AFF_ROOT/tools/tfjs/node_modules/.package-lock.json" ] ||
+     [ "$AFF_ROOT/tools/tfjs/package-lock.json" -nt "$AFF_ROOT/tools/tfjs/node_modules/.package-lock.json" ]; then
+    echo "installing the TF.js tools (npm ci)" >&2
+    (cd "$AFF_ROOT/tools/tfjs" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+}
+
 aff_install_packages
 aff_select_java
+aff_install_node_tools
 # LibTorch/FAISS/OpenBLAS share OpenMP; idle OpenMP threads must not spin while the JVM works.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import org.affengine.data.AtomicFiles;
 import org.affengine.data.FeatureSpec;
+import org.affengine.models.Safetensors;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.StringTensorDict;

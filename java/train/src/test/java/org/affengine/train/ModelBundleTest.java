@@ -19,6 +19,7 @@ import org.affengine.data.FeatureSpec;
 import org.affengine.data.FeatureStore;
 import org.affengine.data.FeatureStoreWriter;
 import org.affengine.data.Features;
+import org.affengine.models.Safetensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,4 +1,4 @@
-package org.affengine.train;
+package org.affengine.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,13 +22,13 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * naming every tensor's dtype, shape and [begin, end) byte range in the data that follows, then the raw
  * little-endian data. Reading checks every range against the dtype and shape and that the ranges tile the data.
  */
-final class Safetensors {
+public final class Safetensors {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX_HEADER = 100L << 20;
 
     private Safetensors() {}
 
-    static byte[] encode(Map<String, Tensor> tensors) throws IOException {
+    public static byte[] encode(Map<String, Tensor> tensors) throws IOException {
         ObjectNode header = JSON.createObjectNode();
         ByteArrayOutputStream data = new ByteArrayOutputStream();
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
@@ -73,7 +73,7 @@ final class Safetensors {
     }
 
     /** The tensors of a file, in its header's order. */
-    static Map<String, Tensor> decode(byte[] file) throws IOException {
+    public static Map<String, Tensor> decode(byte[] file) throws IOException {
         ByteBuffer in = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
         if (file.length < 8) {
             throw new IOException("not a safetensors file: " + file.length + " bytes");

@@ -40,6 +40,21 @@ public final class InstanceBaselines {
             descriptors.put(name + " (Fashion-MNIST weights, 28x28 grey, " + net.dim() + "-d)", img -> learned(net,
                     img));
         }
+        // ImageNet-pretrained backbones imported from TF.js (`aff import-tfjs` saves them under build/backbones).
+        Path backbones = Path.of(args.length > 2 ? args[2] : "build/backbones");
+        for (String[] b : new String[][] {{"mobilenet_v2", "out_relu"}, {"mobilenet_v2", "block_13_expand_relu"},
+                {"inception_v3", "mixed10"}, {"inception_v3", "mixed7"}}) {
+            Path dir = backbones.resolve(b[0]);
+            if (!java.nio.file.Files.exists(dir.resolve("model.json"))) {
+                System.err.println("no " + dir + ": run `bin/run import-tfjs` for the pretrained backbones");
+                continue;
+            }
+            org.affengine.models.KerasGraph graph = org.affengine.models.KerasGraph.load(dir);
+            int side = (int) graph.inputShape()[0];
+            String layer = b[1];
+            descriptors.put(b[0] + " " + layer + ", GeM (ImageNet weights via TF.js, " + side + " px)",
+                    img -> pretrained(graph, layer, img));
+        }
         System.out.println("| descriptor | easy mAP | medium mAP | hard mAP | medium mP@10 |");
         System.out.println("|---|---|---|---|---|");
         for (Map.Entry<String, Function<BufferedImage, float[]>> d : descriptors.entrySet()) {
@@ -126,6 +141,13 @@ public final class InstanceBaselines {
             }
         }
         return RevisitopEval.evaluate(ranks, gnd);
+    }
+
+    /** GeM (p = 3) over a pretrained backbone's feature map of the photo at the model's input size, L2-normalised. */
+    static float[] pretrained(org.affengine.models.KerasGraph graph, String layer, BufferedImage img) {
+        int side = (int) graph.inputShape()[0];
+        float[] input = org.affengine.models.TfjsInput.nhwc(List.of(raw(img)), side);
+        return normalise(graph.run(input, 1, List.of(layer)).get(layer).gem(3), false);
     }
 
     /** A built-in model's descriptor of the photo seen as Fashion-MNIST images are: 28 x 28 grey. */

@@ -20,6 +20,7 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -236,7 +237,7 @@ public final class KerasGraph {
         long pixels = inputShape[0] * inputShape[1] * inputShape[2];
         if (n <= 0 || nhwc.length != n * pixels) {
             throw new IllegalArgumentException(nhwc.length + " floats are not " + n + " images of "
-                    + java.util.Arrays.toString(inputShape));
+                    + Arrays.toString(inputShape));
         }
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             Tensor x = Tensor.create(nhwc, n, inputShape[0], inputShape[1], inputShape[2]).permute(0, 3, 1, 2)
@@ -255,7 +256,33 @@ public final class KerasGraph {
     }
 
     /** A layer's output in Keras layout. */
-    public record Output(long[] shape, float[] values) {}
+    public record Output(long[] shape, float[] values) {
+        /**
+         * GeM pooling of an NHWC feature map, per image and channel (mean of max(x, 1e-6)^p over the positions, to
+         * the 1/p): [n * C], row-major.
+         */
+        public float[] gem(double p) {
+            if (shape.length != 4) {
+                throw new IllegalStateException("GeM needs an NHWC feature map, not " + Arrays.toString(shape));
+            }
+            int n = (int) shape[0], positions = (int) (shape[1] * shape[2]), c = (int) shape[3];
+            float[] out = new float[n * c];
+            double[] sum = new double[c];
+            for (int i = 0; i < n; i++) {
+                Arrays.fill(sum, 0);
+                for (int pos = 0; pos < positions; pos++) {
+                    int base = (i * positions + pos) * c;
+                    for (int ch = 0; ch < c; ch++) {
+                        sum[ch] += Math.pow(Math.max(values[base + ch], 1e-6), p);
+                    }
+                }
+                for (int ch = 0; ch < c; ch++) {
+                    out[i * c + ch] = (float) Math.pow(sum[ch] / positions, 1 / p);
+                }
+            }
+            return out;
+        }
+    }
 
     /**
      * Runs the graph on an NCHW batch up to the last requested layer; returns the requested layers' outputs (NCHW

@@ -128,9 +128,8 @@ bool gem_whiten_cuda(const float* maps, int64_t batch, int64_t channels, int64_t
   constexpr size_t kSharedLimit = 96 * 1024;
   const size_t shared = kWhitenImages * channels * sizeof(float);
   if (shared > kSharedLimit) throw std::invalid_argument("gem_whiten: more than 3,072 channels");
-  static const cudaError_t raised =  // once per process
-      cudaFuncSetAttribute(whiten_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSharedLimit));
-  check(raised, "whiten_kernel shared memory");
+  check(cudaFuncSetAttribute(whiten_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSharedLimit)),
+        "whiten_kernel shared memory");  // per device, so set on every call (microseconds)
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   const int64_t pairs = batch * channels;
   gem_kernel<<<static_cast<unsigned>((pairs * 32 + kThreads - 1) / kThreads), kThreads, 0, s>>>(maps, pairs,

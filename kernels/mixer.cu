@@ -257,6 +257,7 @@ __global__ void __launch_bounds__(kThreads, 2) mixer_kernel(Params p) {
 
   // Tokens: the fusion token, then each input's projection (items past the batch get zero features).
   start_tokens(x, masked, p.fusion, rows, d, seq);
+  __syncthreads();  // the masks are cleared before the inputs mark their padding
   for (int in = 0; in < p.inputs; ++in) {
     const DeviceInput& f = p.input[in];
     const int n = items * f.tokens * f.dim;
@@ -451,6 +452,7 @@ __global__ void __launch_bounds__(kThreads, 2) mixer_tc_kernel(TcParams p) {
   const int64_t item0 = int64_t(blockIdx.x) * items;
 
   start_tokens(x, masked, p.fusion, rows, d, seq);
+  __syncthreads();  // the masks are cleared before the inputs mark their padding
   for (int in = 0; in < p.inputs; ++in) {
     const TcInput& f = p.input[in];
     const int n = items * f.tokens, ld = f.kp + 8;
@@ -556,6 +558,17 @@ struct CudaMixer::Impl {
   std::vector<DeviceBuffer> staging;  // forward(): features and padding copied in
   DeviceBuffer out;
 
+  ~Impl() {
+    if (stream) cudaStreamDestroy(stream);
+  }
+
+  // A host buffer copied to new device memory in stream order (the kernel that reads it follows on the stream).
+  const void* stage(const void* host, size_t bytes) {
+    staging.emplace_back(bytes);
+    check(cudaMemcpyAsync(staging.back().get(), host, bytes, cudaMemcpyHostToDevice, stream), "cudaMemcpy in");
+    return staging.back().get();
+  }
+
   template <typename T> const T* put(const std::vector<T>& v) {
     weights.push_back(cuda::upload(v.data(), v.size() * sizeof(T)));
     return weights.back().as<T>();
@@ -595,6 +608,10 @@ struct CudaMixer::Impl {
         p.input[i].padding = padding[i];
       }
       const int64_t blocks = (batch.batch + p.items - 1) / p.items;
+      // The limit belongs to the kernel, not to this mixer: set it for this model right before launching.
+      check(cudaFuncSetAttribute(mixer_tc_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 static_cast<int>(shared_bytes)),
+            "mixer_tc_kernel shared memory");
       mixer_tc_kernel<<<static_cast<unsigned>(blocks), kThreads, shared_bytes, stream>>>(p);
       check(cudaGetLastError(), "mixer_tc_kernel");
       return;
@@ -607,12 +624,16 @@ struct CudaMixer::Impl {
       p.input[i].padding = padding[i];
     }
     const int64_t blocks = (batch.batch + p.items - 1) / p.items;
+    check(cudaFuncSetAttribute(mixer_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               static_cast<int>(shared_bytes)),
+          "mixer_kernel shared memory");
     mixer_kernel<<<static_cast<unsigned>(blocks), kThreads, shared_bytes, stream>>>(p);
     check(cudaGetLastError(), "mixer_kernel");
   }
 
   // Items per block: the most (up to 4) whose activations let two blocks share a multiprocessor, else one.
   template <typename F> int pick_items(F shared_for, int max_shared, int max_items) const {
+    if (max_items < 1) return 0;  // not even one item's tokens fit the kernel's row tiles
     for (int want = std::min(4, max_items); want >= 1; --want) {
       if (shared_for(want) * 2 <= static_cast<size_t>(max_shared)) return want;
     }
@@ -624,9 +645,6 @@ struct CudaMixer::Impl {
     const int items = pick_items([&](int i) { return fp32_shared(i); }, max_shared, 4);
     if (items == 0) throw std::runtime_error("CudaMixer: one item's tokens do not fit in shared memory");
     shared_bytes = fp32_shared(items);
-    check(cudaFuncSetAttribute(mixer_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               static_cast<int>(shared_bytes)),
-          "mixer_kernel shared memory");
     Params& p = base;
     p.d = d;
     p.heads = model.heads;
@@ -678,9 +696,6 @@ struct CudaMixer::Impl {
                                  kMaxMTiles * 16 / seq);
     if (items == 0) throw std::runtime_error("CudaMixer: one item's tokens do not fit the FP16 kernel (<= 80 tokens)");
     shared_bytes = fp16_shared(items, t);
-    check(cudaFuncSetAttribute(mixer_tc_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               static_cast<int>(shared_bytes)),
-          "mixer_tc_kernel shared memory");
     t.d = d;
     t.heads = model.heads;
     t.ffn = model.ffn;
@@ -744,13 +759,12 @@ CudaMixer::CudaMixer(const MixerModel& model, int32_t device, MixerPrecision pre
   } else {
     impl->setup_fp32(max_shared);
   }
+  // The weights went up with blocking copies on the legacy stream; the kernels run on a non-blocking one.
+  check(cudaDeviceSynchronize(), "CudaMixer weights");
   impl_ = impl.release();
 }
 
-CudaMixer::~CudaMixer() {
-  if (impl_ && impl_->stream) cudaStreamDestroy(impl_->stream);
-  delete impl_;
-}
+CudaMixer::~CudaMixer() { delete impl_; }
 
 void CudaMixer::forward(const MixerBatch& batch, float* out) {
   Impl& m = *impl_;
@@ -766,11 +780,11 @@ void CudaMixer::forward(const MixerBatch& batch, float* out) {
   for (size_t i = 0; i < model.inputs.size(); ++i) {
     const MixerInput& in = model.inputs[i];
     if (!batch.features[i]) throw std::invalid_argument("CudaMixer::forward: null feature buffer");
-    m.staging.push_back(cuda::upload(batch.features[i], sizeof(float) * batch.batch * in.tokens() * in.dim));
-    features.push_back(m.staging.back().as<float>());
+    features.push_back(static_cast<const float*>(
+        m.stage(batch.features[i], sizeof(float) * batch.batch * in.tokens() * in.dim)));
     if (in.max_local > 0 && batch.padding[i]) {
-      m.staging.push_back(cuda::upload(batch.padding[i], static_cast<size_t>(batch.batch) * in.max_local));
-      padding.push_back(m.staging.back().as<uint8_t>());
+      padding.push_back(static_cast<const uint8_t*>(
+          m.stage(batch.padding[i], static_cast<size_t>(batch.batch) * in.max_local)));
     } else {
       padding.push_back(nullptr);
     }
@@ -790,7 +804,7 @@ void CudaMixer::forward_device(const MixerBatch& batch, float* out, void* stream
   }
   check(cudaSetDevice(m.device), "cudaSetDevice");
   cudaStream_t own = m.stream;
-  if (stream) m.stream = static_cast<cudaStream_t>(stream);
+  m.stream = stream ? static_cast<cudaStream_t>(stream) : cudaStreamLegacy;
   try {
     m.launch(batch, batch.features, batch.padding, out);
   } catch (...) {

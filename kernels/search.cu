@@ -375,7 +375,8 @@ __global__ void emit_kernel(const float* __restrict__ run_s, const int* __restri
   if (i >= int64_t(nq) * k) return;
   const float s = run_s[i];
   out_s[i] = l2 ? fmaxf(qnorms[i / k] - s, 0.f) : s;
-  out_ids[i] = ids[run_r[i]];
+  const int r = run_r[i];
+  out_ids[i] = r >= 0 ? ids[r] : -1;  // -1 only if non-finite device queries defeated the ordering
 }
 
 void launch_check(const char* what) { check(cudaGetLastError(), what); }
@@ -423,6 +424,7 @@ struct CudaExactIndex::Impl {
 
   ~Impl() {
     if (overflow_host) cudaFreeHost(overflow_host);
+    if (stream) cudaStreamDestroy(stream);
   }
 
   void use_device() const { check(cudaSetDevice(device), "cudaSetDevice"); }
@@ -434,9 +436,11 @@ struct CudaExactIndex::Impl {
     row_ids.grow(sizeof(int64_t) * cap, sizeof(int64_t) * rows);
     row_norms.grow(sizeof(float) * cap, sizeof(float) * rows);
     capacity = cap;
+    check(cudaDeviceSynchronize(), "grow");  // the copies ran on the legacy stream; our kernels do not wait for it
   }
 
   void append(int64_t n, const std::vector<__half>& halves, const int64_t* ids) {
+    if (n == 0) return;
     std::unordered_set<int64_t> seen;
     for (int64_t i = 0; i < n; ++i) {
       if (row_of.count(ids[i]) || !seen.insert(ids[i]).second) {
@@ -445,9 +449,11 @@ struct CudaExactIndex::Impl {
     }
     if (rows + n > std::numeric_limits<int32_t>::max()) throw std::invalid_argument("CudaExactIndex: too many rows");
     reserve_rows(rows + n);
-    check(cudaMemcpy(data.as<__half>() + rows * dim, halves.data(), sizeof(__half) * n * dim, cudaMemcpyHostToDevice),
+    // In stream order: the norms kernel below reads these rows.
+    check(cudaMemcpyAsync(data.as<__half>() + rows * dim, halves.data(), sizeof(__half) * n * dim,
+                          cudaMemcpyHostToDevice, stream),
           "cudaMemcpy rows");
-    check(cudaMemcpy(row_ids.as<int64_t>() + rows, ids, sizeof(int64_t) * n, cudaMemcpyHostToDevice),
+    check(cudaMemcpyAsync(row_ids.as<int64_t>() + rows, ids, sizeof(int64_t) * n, cudaMemcpyHostToDevice, stream),
           "cudaMemcpy ids");
     norms_kernel<<<static_cast<unsigned>((n * 32 + 255) / 256), 256, 0, stream>>>(
         data.as<__half>() + rows * dim, n, dim, row_norms.as<float>() + rows);
@@ -620,10 +626,7 @@ CudaExactIndex::CudaExactIndex(int32_t dim, int32_t metric, int32_t device) : im
   impl_ = impl.release();
 }
 
-CudaExactIndex::~CudaExactIndex() {
-  if (impl_ && impl_->stream) cudaStreamDestroy(impl_->stream);
-  delete impl_;
-}
+CudaExactIndex::~CudaExactIndex() { delete impl_; }
 
 int32_t CudaExactIndex::dim() const { return impl_->dim; }
 int32_t CudaExactIndex::metric() const { return impl_->metric; }
@@ -741,7 +744,7 @@ void CudaExactIndex::search_device(int64_t nq, const void* queries_f16, int64_t 
   Impl& m = *impl_;
   m.use_device();
   cudaStream_t own = m.stream;
-  if (stream) m.stream = static_cast<cudaStream_t>(stream);
+  m.stream = stream ? static_cast<cudaStream_t>(stream) : cudaStreamLegacy;
   try {
     m.search_device(nq, static_cast<const __half*>(queries_f16), k, out_scores, out_ids);
     check(cudaStreamSynchronize(m.stream), "search");

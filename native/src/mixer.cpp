@@ -57,9 +57,12 @@ struct Safetensors {
     expect(got == shape, "tensor " + name + " has the wrong shape");
     const auto offsets = t.at("data_offsets").get<std::vector<uint64_t>>();
     size_t count = 1;
-    for (int64_t s : shape) count *= static_cast<size_t>(s);
-    expect(offsets.size() == 2 && offsets[1] - offsets[0] == count * 4 &&
-               data_start + offsets[1] <= bytes.size(),
+    for (int64_t s : shape) {
+      expect(s > 0, "tensor " + name + " has a non-positive dimension");
+      count *= static_cast<size_t>(s);
+    }
+    expect(offsets.size() == 2 && offsets[0] <= offsets[1] && offsets[1] - offsets[0] == count * 4 &&
+               offsets[1] <= bytes.size() - data_start,
            "tensor " + name + " lies outside the file");
     std::vector<float> v(count);
     std::memcpy(v.data(), bytes.data() + data_start + offsets[0], count * 4);
@@ -137,12 +140,14 @@ MixerModel MixerModel::load(const std::string& bundle_dir) {
   m.heads = enc.at("heads").get<int32_t>();
   m.ffn = enc.at("ffn").get<int32_t>();
   const int32_t layers = enc.at("layers").get<int32_t>();
+  expect(m.dim > 0 && m.heads > 0 && m.ffn > 0 && layers > 0, "the encoder's sizes must be positive");
   const int64_t d = m.dim, f = m.ffn;
   for (const auto& in : meta.at("inputs")) {
     MixerInput x;
     x.name = in.at("name").get<std::string>();
     x.dim = in.at("dim").get<int32_t>();
     x.max_local = in.at("kind") == "LOCAL" ? in.at("maxLocal").get<int32_t>() : 0;
+    expect(x.dim > 0 && x.max_local >= 0, "input " + x.name + " has a non-positive size");
     expect(in.at("kind") == "LOCAL" ? x.max_local > 0 : true, "a local input needs maxLocal > 0");
     const std::string p = "encoder.project_" + tensor_name(x.name);
     m.proj_w.push_back(st.get(p + ".weight", {d, x.dim}));

@@ -8,8 +8,13 @@ const fs = require("fs");
 const path = require("path");
 
 // The package exports no package.json subpath: locate it through the resolver's search path instead.
-const MODELS = path.join(require.resolve.paths("nsfwjs").map((p) => path.join(p, "nsfwjs"))
-  .find((p) => fs.existsSync(path.join(p, "package.json"))), "dist", "models");
+const PACKAGE = require.resolve.paths("nsfwjs").map((p) => path.join(p, "nsfwjs"))
+  .find((p) => fs.existsSync(path.join(p, "package.json")));
+if (!PACKAGE) {
+  console.error("nsfwjs is not installed: run `npm ci` in tools/tfjs (bin/env.sh does)");
+  process.exit(1);
+}
+const MODELS = path.join(PACKAGE, "dist", "models");
 
 function extract(name, outDir) {
   const dir = path.join(MODELS, name);

@@ -31,7 +31,10 @@ async function main() {
   if (raw.length !== count * h * w * c * 4) {
     throw new Error(`${inputFile}: ${raw.length} bytes, expected ${count} x ${h} x ${w} x ${c} float32`);
   }
-  const input = tf.tensor4d(new Float32Array(raw.buffer, raw.byteOffset, count * h * w * c), [count, h, w, c]);
+  // Copy into a fresh buffer: a small file's Buffer may sit unaligned inside Node's pool.
+  const values = new Float32Array(count * h * w * c);
+  new Uint8Array(values.buffer).set(raw);
+  const input = tf.tensor4d(values, [count, h, w, c]);
   let outputs = sub.predict(input);
   if (!Array.isArray(outputs)) outputs = [outputs];
   fs.mkdirSync(outDir, { recursive: true });

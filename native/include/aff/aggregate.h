@@ -13,7 +13,7 @@ namespace aff {
 void gem_whiten_cpu(const float* maps, int64_t batch, int64_t channels, int64_t positions, float p,
                     const float* whiten, const float* bias, int64_t out_dim, float* out);
 
-// The n highest attention scores of each image (ties: the smaller position first) and their descriptors,
+// The n highest attention scores of each image (scores must be finite) (ties: the smaller position first) and their descriptors,
 // L2-normalised. scores: [batch, positions]; descriptors: [batch, positions, dim]; indices: [batch, n] (int64,
 // best first); out: [batch, n, dim]. Requires 1 <= n <= positions.
 void select_local_cpu(const float* scores, const float* descriptors, int64_t batch, int64_t positions,

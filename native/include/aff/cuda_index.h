@@ -46,7 +46,7 @@ class CudaExactIndex {
                      void* stream);
 
   // How the last search went: chunks of the database scanned, and queries whose candidates overflowed and were
-  // searched again the slow way (always 0 on well-shuffled data).
+  // searched again the slow way (rows stored in score order, or thousands of rows tied at the threshold).
   int32_t last_chunks() const;
   int64_t last_overflowed_queries() const;
 

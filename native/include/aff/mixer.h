@@ -67,7 +67,8 @@ void mixer_forward_cpu(const MixerModel& model, const MixerBatch& batch, float* 
 // tensor cores with fp32 accumulation, residual stream, LayerNorm and softmax (within 1e-2).
 enum class MixerPrecision : int32_t { FP32 = 0, FP16 = 1 };
 
-// The same on the GPU, fused into one kernel per launch: weights uploaded once, host buffers in and out.
+// The same on the GPU, fused into one kernel per launch: weights uploaded once, host buffers in and out. Not
+// thread-safe: one caller at a time (device buffers and the stream are reused). At most 80 tokens per item in FP16.
 class CudaMixer {
  public:
   // Throws std::runtime_error when there is no CUDA device (or no CUDA build), or for a model whose activations do
@@ -78,7 +79,8 @@ class CudaMixer {
   CudaMixer& operator=(const CudaMixer&) = delete;
 
   void forward(const MixerBatch& batch, float* out);
-  // Device buffers on a stream (null: default): features and padding as in MixerBatch but in device memory.
+  // Device buffers, asynchronous on a CUDA stream (null: the legacy default stream): features and padding as in
+  // MixerBatch but in device memory.
   void forward_device(const MixerBatch& batch, float* out, void* stream);
 
  private:

@@ -38,9 +38,21 @@ final class ImportTfjsCommand implements Callable<Integer> {
         List<String> cmd = new ArrayList<>(List.of("node", tools.resolve("extract.js").toString(), extracted.toString()));
         cmd.addAll(models);
         long t0 = System.nanoTime();
-        Process p = new ProcessBuilder(cmd).inheritIO().start();
-        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-            System.err.println("extraction failed: is tools/tfjs installed (bin/env.sh runs npm ci there)?");
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).inheritIO().start();
+        } catch (java.io.IOException e) {
+            System.err.println("cannot run node (Node.js; bin/env.sh installs it): " + e.getMessage());
+            return 1;
+        }
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            System.err.println("extraction did not finish in 10 minutes");
+            return 1;
+        }
+        if (p.exitValue() != 0) {
+            System.err.println("extraction failed: are the npm packages of " + tools + " installed (bin/env.sh runs "
+                    + "npm ci there)?");
             return 1;
         }
         double extractS = (System.nanoTime() - t0) / 1e9;

@@ -28,8 +28,9 @@ public record Backend(String cpuSimd, boolean amxScreening, boolean cudaCompiled
                 List.copyOf(devices));
     }
 
-    /** "cuda" when a device is present, otherwise "cpu". */
+    /** "cuda" when a device is present (unless AFF_BACKEND=cpu asks for the CPU), otherwise "cpu". */
     public String preferred() {
-        return cudaDevices.isEmpty() ? "cpu" : "cuda";
+        boolean forcedCpu = "cpu".equalsIgnoreCase(System.getenv("AFF_BACKEND"));
+        return cudaDevices.isEmpty() || forcedCpu ? "cpu" : "cuda";
     }
 }

@@ -10,8 +10,9 @@ import org.affengine.natives.AffNative;
  * Results match {@link ExactIndex} over the same fp16-rounded vectors within float rounding; ties go to the smaller
  * id. Vectors must fit fp16 (|x| <= 65504); the dimension must be a multiple of 8; k is at most 1024.
  *
- * <p>{@link #save} writes an {@link ExactIndex} file (FLOAT16 storage) that either kind can {@link VectorIndexes#open
- * open}.
+ * <p>{@link #save} writes an {@link ExactIndex} file (FLOAT16 storage), which {@link VectorIndexes#open} reads back
+ * as a CPU index (copy it into a new CudaIndex to search it on the GPU); it copies row by row, so it is slow for
+ * millions of rows. Add, remove and save exclude each other (searches run alongside).
  */
 public final class CudaIndex extends NativeIndex implements ExactVectorIndex {
     private final AffNative.CudaIndexHandle handle;
@@ -62,13 +63,13 @@ public final class CudaIndex extends NativeIndex implements ExactVectorIndex {
     }
 
     @Override
-    public void add(float[] vectors, long[] ids) {
+    public synchronized void add(float[] vectors, long[] ids) {
         checkAdd(vectors, ids);
         guardedRun(() -> handle.add(ids.length, vectors, ids));
     }
 
     @Override
-    public void remove(long... ids) {
+    public synchronized void remove(long... ids) {
         Objects.requireNonNull(ids, "ids");
         guardedRun(() -> handle.remove(ids.length, ids));
     }
@@ -85,9 +86,9 @@ public final class CudaIndex extends NativeIndex implements ExactVectorIndex {
         handle.search(nq, queries, k, scores, ids);
     }
 
-    /** Copies the rows into a CPU {@link ExactIndex} (FLOAT16) and saves that. */
+    /** Copies the rows into a CPU {@link ExactIndex} (FLOAT16) and saves that; adds and removes wait meanwhile. */
     @Override
-    protected void nativeSave(String path) {
+    protected synchronized void nativeSave(String path) {
         long[] ids = new long[Math.toIntExact(handle.size())];
         handle.ids(ids);
         try (ExactIndex copy = new ExactIndex(dimension, metric, Storage.FLOAT16)) {

@@ -3,8 +3,8 @@ package org.affengine.index;
 import java.nio.file.Path;
 
 /**
- * A searchable set of vectors with caller-given int64 ids. Implementations: {@link ExactIndex} (brute force, exact)
- * and {@link FaissIndex} (approximate, FAISS). Open a saved index of either kind with {@link VectorIndexes#open}.
+ * A searchable set of vectors with caller-given int64 ids. Implementations: {@link ExactIndex} (brute force, exact),
+ * {@link CudaIndex} (brute force on a GPU, fp16 rows) and {@link FaissIndex} (approximate, FAISS). Open a saved index of either kind with {@link VectorIndexes#open}.
  *
  * <p>Thread-safe: searches run concurrently; add and remove wait for running searches. The index owns native memory
  * that {@link #close()} frees; using it afterwards throws {@link IllegalStateException}.

@@ -12,13 +12,17 @@ public final class VectorIndexes {
     private VectorIndexes() {}
 
     /**
-     * An empty exact index on the best backend here: {@link CudaIndex} on device 0 when {@code backend} reports a CUDA
-     * device and the dimension is a multiple of 8 (AFF_BACKEND=cpu forces the CPU), else an fp32 {@link ExactIndex}.
+     * An empty exact index on the best backend here: {@link CudaIndex} on device 0 when {@code backend} prefers CUDA
+     * and the dimension is a multiple of 8, else (or when the GPU index cannot start: a warning says why) an fp32
+     * {@link ExactIndex}.
      */
     public static ExactVectorIndex exact(int dimension, Metric metric, Backend backend) {
-        boolean forcedCpu = "cpu".equalsIgnoreCase(System.getenv("AFF_BACKEND"));
-        if (!forcedCpu && backend.preferred().equals("cuda") && dimension % 8 == 0) {
-            return new CudaIndex(dimension, metric, 0);
+        if (backend.preferred().equals("cuda") && dimension % 8 == 0) {
+            try {
+                return new CudaIndex(dimension, metric, 0);
+            } catch (IllegalStateException e) {
+                System.err.println("warning: " + e.getMessage() + "; searching on the CPU");
+            }
         }
         return new ExactIndex(dimension, metric, Storage.FLOAT32);
     }

@@ -11,7 +11,8 @@ import org.affengine.natives.AffNative;
  * reference. Features come packed: input after input in the bundle's order, each [batch, tokens, dim] row-major
  * (tokens = 1 for a global input); padding likewise for the local inputs, [batch, maxLocal] bytes, nonzero = padded.
  *
- * <p>Not thread-safe: one caller at a time (the GPU path reuses its device buffers).
+ * <p>Thread-safe: calls are serialised (the GPU path reuses its device buffers). {@link #close()} frees the native
+ * side; later calls throw {@link IllegalStateException}.
  */
 public final class NativeMixer implements AutoCloseable {
     /** Where the mixer runs. */
@@ -27,6 +28,7 @@ public final class NativeMixer implements AutoCloseable {
 
     private final AffNative.MixerHandle handle;
     private final Kind kind;
+    private boolean closed;
 
     /**
      * @throws IllegalArgumentException for a missing, corrupted or non-transformer bundle
@@ -45,12 +47,20 @@ public final class NativeMixer implements AutoCloseable {
         }
     }
 
-    /** The CUDA fp32 mixer when {@code backend} reports a device, else empty: callers keep their CPU path. */
+    /**
+     * The CUDA fp32 mixer when {@code backend} prefers CUDA, else empty: callers keep their CPU path. A GPU mixer that
+     * cannot start (a device error, a bundle the kernel does not take) is also empty, with a warning saying why.
+     */
     public static java.util.Optional<NativeMixer> onGpu(Path bundleDir, Backend backend) {
-        if (!backend.preferred().equals("cuda") || "cpu".equalsIgnoreCase(System.getenv("AFF_BACKEND"))) {
+        if (!backend.preferred().equals("cuda")) {
             return java.util.Optional.empty();
         }
-        return java.util.Optional.of(new NativeMixer(bundleDir, Kind.CUDA_FP32));
+        try {
+            return java.util.Optional.of(new NativeMixer(bundleDir, Kind.CUDA_FP32));
+        } catch (RuntimeException e) {
+            System.err.println("warning: no GPU mixer (" + e.getMessage() + "); mixing on the CPU");
+            return java.util.Optional.empty();
+        }
     }
 
     public Kind kind() {
@@ -75,7 +85,10 @@ public final class NativeMixer implements AutoCloseable {
     }
 
     /** Fused, L2-normalised vectors: [batch * dim()]. */
-    public float[] forward(int batch, float[] features, byte[] padding) {
+    public synchronized float[] forward(int batch, float[] features, byte[] padding) {
+        if (closed) {
+            throw new IllegalStateException("the mixer is closed");
+        }
         if (batch <= 0) {
             throw new IllegalArgumentException("batch must be positive, got " + batch);
         }
@@ -95,7 +108,10 @@ public final class NativeMixer implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        handle.close();
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            handle.close();
+        }
     }
 }

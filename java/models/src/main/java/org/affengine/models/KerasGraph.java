@@ -92,6 +92,9 @@ public final class KerasGraph {
             List<String> inputs = new ArrayList<>();
             if (nodes.size() == 1) {
                 for (JsonNode in : nodes.get(0)) {
+                    if (!in.isArray() || in.size() < 1) {
+                        throw new IllegalArgumentException("layer " + name + ": inbound nodes in an unknown form");
+                    }
                     String from = in.get(0).asText();
                     if (!byName.containsKey(from)) {
                         throw new IllegalArgumentException("layer " + name + " reads " + from + ", which comes later");
@@ -99,6 +102,7 @@ public final class KerasGraph {
                     inputs.add(from);
                 }
             }
+            refuseUnsupportedConfig(name, kind, l.path("config"));
             Map<String, Tensor> weights = torchWeights(name, kind, l.path("config"));
             weights.values().forEach(KerasGraph::keep);
             Layer layer = new Layer(name, kind, l.path("config"), inputs, weights);
@@ -110,8 +114,17 @@ public final class KerasGraph {
         }
         inputName = config.path("input_layers").get(0).get(0).asText();
         outputName = config.path("output_layers").get(0).get(0).asText();
-        JsonNode shape = byName.get(inputName).config().path("batch_input_shape");
+        Layer input = byName.get(inputName);
+        JsonNode shape = input == null ? null : input.config().path("batch_input_shape");
+        if (shape == null || shape.size() != 4 || !shape.get(1).isNumber() || !shape.get(2).isNumber()
+                || !shape.get(3).isNumber()) {
+            throw new IllegalArgumentException("the input layer " + inputName + " needs a fixed [batch, H, W, C] "
+                    + "batch_input_shape");
+        }
         inputShape = new long[] {shape.get(1).asLong(), shape.get(2).asLong(), shape.get(3).asLong()};
+        if (!byName.containsKey(outputName)) {
+            throw new IllegalArgumentException("the output layer " + outputName + " is not in the graph");
+        }
     }
 
     /** A TF.js layers model folder: model.json (modelTopology + weightsManifest) and the weight files it names. */
@@ -191,7 +204,11 @@ public final class KerasGraph {
             throw new IOException(dir + "/weights.safetensors: CRC-32C " + crc + ", model.json says "
                     + meta.path("weightsCrc32c").asText());
         }
-        return new KerasGraph(meta.path("modelTopology"), Safetensors.decode(tensors));
+        try {
+            return new KerasGraph(meta.path("modelTopology"), Safetensors.decode(tensors));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(dir + ": " + e.getMessage(), e);
+        }
     }
 
     /** Writes model.json (topology, weights checksum) and weights.safetensors (float32, TF layouts), atomically. */
@@ -286,7 +303,8 @@ public final class KerasGraph {
 
     /**
      * Runs the graph on an NCHW batch up to the last requested layer; returns the requested layers' outputs (NCHW
-     * or [n, units]). Intermediate tensors are released as soon as no later layer reads them.
+     * or [n, units]). An intermediate tensor is freed as soon as no later layer reads it (peak memory: the live
+     * branches, not every layer's output).
      */
     public Map<String, Tensor> forward(Tensor nchw, Set<String> wanted) {
         Map<String, Integer> readers = new HashMap<>();
@@ -308,13 +326,16 @@ public final class KerasGraph {
                 in.add(live.get(name));
             }
             Tensor y = l.name().equals(inputName) ? nchw : apply(l, in);
+            if (in.contains(y) || y == nchw) {
+                y = y.alias();  // a pass-through layer: its own handle, so freeing either leaves the other valid
+            }
             live.put(l.name(), y);
             if (wanted.contains(l.name())) {
                 out.put(l.name(), y);
             }
             for (String name : l.inputs()) {
                 if (readers.merge(name, -1, Integer::sum) == 0 && !wanted.contains(name)) {
-                    live.remove(name);
+                    live.remove(name).close();  // no later layer reads it: free its memory now
                 }
             }
         }
@@ -376,11 +397,14 @@ public final class KerasGraph {
                 yield cat(parts, 1);
             }
             case "MaxPooling2D" -> {
-                long[] k = pair(c.path("pool_size")), s = pair(c.path("strides"));
+                long[] k = pair(c.path("pool_size")), s = strides(c, k);
                 Tensor padded = samePadding(x, c, k, s, new long[] {1, 1}, Double.NEGATIVE_INFINITY);
                 yield max_pool2d(padded, k, s, new long[] {0, 0}, new long[] {1, 1}, false);
             }
-            case "AveragePooling2D" -> averagePool(x, c, pair(c.path("pool_size")), pair(c.path("strides")));
+            case "AveragePooling2D" -> {
+                long[] k = pair(c.path("pool_size"));
+                yield averagePool(x, c, k, strides(c, k));
+            }
             case "GlobalAveragePooling2D" -> x.mean(new long[] {2, 3}, false, new ScalarTypeOptional());
             case "Flatten" -> (x.dim() == 4 ? x.permute(0, 2, 3, 1) : x).reshape(x.size(0), -1);  // Keras: NHWC order
             case "Dense" -> {
@@ -403,6 +427,26 @@ public final class KerasGraph {
             default -> throw new IllegalArgumentException("layer " + l.name() + ": activation " + name
                     + " is not supported");
         };
+    }
+
+    /** Settings this importer does not implement are refused rather than run wrongly. */
+    private static void refuseUnsupportedConfig(String name, String kind, JsonNode c) {
+        String problem = null;
+        if (c.path("data_format").asText("channels_last").equals("channels_first")) {
+            problem = "channels_first data";
+        } else if (kind.equals("Conv2D") && c.path("groups").asInt(1) != 1) {
+            problem = "grouped convolution";
+        } else if (kind.equals("BatchNormalization") && !(c.path("axis").asInt(-1) == -1 || c.path("axis").asInt() == 3)) {
+            problem = "batch normalisation over axis " + c.path("axis");
+        } else if (kind.equals("GlobalAveragePooling2D") && c.path("keepdims").asBoolean(false)) {
+            problem = "keepdims";
+        } else if (!c.path("padding").isMissingNode() && !kind.equals("ZeroPadding2D")
+                && !c.path("padding").asText().matches("same|valid")) {
+            problem = "padding " + c.path("padding");
+        }
+        if (problem != null) {
+            throw new IllegalArgumentException("layer " + name + " (" + kind + "): " + problem + " is not supported");
+        }
     }
 
     /** TensorFlow's padding for a window: none for "valid"; for "same" the total split with the extra at the end. */
@@ -484,6 +528,12 @@ public final class KerasGraph {
     /** Weights live as long as the graph, also when it was built inside a caller's PointerScope. */
     private static void keep(Tensor t) {
         t.retainReference();
+    }
+
+    /** A pooling layer's strides; Keras defaults them to the pool size. */
+    private static long[] strides(JsonNode c, long[] pool) {
+        JsonNode s = c.path("strides");
+        return s.isMissingNode() || s.isNull() ? pool.clone() : pair(s);
     }
 
     private static long[] pair(JsonNode node) {

@@ -325,7 +325,8 @@ public final class Retriever implements AutoCloseable {
         writers.lock();  // no change meanwhile; searches go on
         try {
             List<GalleryLog.Entry> live = new ArrayList<>(byKey.values());
-            // Vectors live once, in the (fp32) index; the snapshot reads them back exactly.
+            // Vectors live once, in the index; the snapshot reads them back (exactly from the fp32 CPU index,
+            // rounded to fp16 from a GPU index).
             log.snapshot(() -> live.stream().map(e -> e.withVector(index.reconstruct(e.key()))).iterator(),
                     nextKey);
         } finally {

@@ -199,10 +199,7 @@ public final class AffModel {
 
     private float[][] mixOnGpu(NativeMixer mixer, GalleryBatches.Batch b, int n) {
         Packed packed = pack(bundle.encoder().inputs(), b);
-        float[] flat;
-        synchronized (mixer) {
-            flat = mixer.forward(n, packed.features(), packed.padding());
-        }
+        float[] flat = mixer.forward(n, packed.features(), packed.padding());
         int d = mixer.dim();
         float[][] out = new float[n][];
         for (int i = 0; i < n; i++) {

@@ -32,6 +32,12 @@ final class ImportTfjsCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "10", description = "Timed runs per latency (median; default ${DEFAULT-VALUE}).")
     int runs;
 
+    @Option(names = "--feature-layers", split = ",",
+            defaultValue = "mobilenet_v2:block_13_expand_relu,inception_v3:mixed7",
+            description = "model:layer feature maps to cost as well (the ones GeM uses on photos; default "
+                    + "${DEFAULT-VALUE}).")
+    List<String> featureLayers;
+
     @Override
     public Integer call() throws Exception {
         Path extracted = out.resolve("tfjs");
@@ -57,9 +63,11 @@ final class ImportTfjsCommand implements Callable<Integer> {
         }
         double extractS = (System.nanoTime() - t0) / 1e9;
         List<Map<String, Object>> rows = new ArrayList<>();
-        StringBuilder table = new StringBuilder("| backbone | input | weights | TF.js file (uint8) | saved (fp32) | "
-                + "extract s (all) | import s | load saved s | CPU ms / image, batch 1 | CPU images/s, batch 8 |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|\n");
+        StringBuilder table = new StringBuilder("| backbone | input | weights | GMACs / image | TF.js file (uint8) | "
+                + "saved (fp32) | extract s (all) | import s | load saved s | CPU ms / image, batch 1 | "
+                + "CPU images/s, batch 8 |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+        StringBuilder features = new StringBuilder("\n| feature map | shape | GMACs / image | CPU ms / image, batch 1 |\n"
+                + "|---|---|---|---|\n");
         for (String model : models) {
             Path source = extracted.resolve(model);
             long i0 = System.nanoTime();
@@ -71,14 +79,16 @@ final class ImportTfjsCommand implements Callable<Integer> {
             KerasGraph back = KerasGraph.load(saved);
             double loadS = (System.nanoTime() - l0) / 1e9;
             long side = back.inputShape()[0];
-            double single = latencyMs(back, 1, side);
-            double batchMs = latencyMs(back, 8, side);
+            double single = latencyMs(back, 1, side, back.outputLayer());
+            double batchMs = latencyMs(back, 8, side, back.outputLayer());
+            long macs = back.macs(back.outputLayer());
             long tfjsBytes = Files.size(source.resolve("weights.bin")) + Files.size(source.resolve("model.json"));
             long savedBytes = Files.size(saved.resolve("weights.safetensors")) + Files.size(saved.resolve("model.json"));
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("backbone", model);
             row.put("input", side + "x" + side + "x3");
             row.put("weights", back.weightCount());
+            row.put("macs", macs);
             row.put("tfjs_bytes", tfjsBytes);
             row.put("saved_bytes", savedBytes);
             row.put("extract_s", extractS);
@@ -87,10 +97,27 @@ final class ImportTfjsCommand implements Callable<Integer> {
             row.put("cpu_ms_batch1", single);
             row.put("cpu_images_per_s_batch8", 8000 / batchMs);
             rows.add(row);
-            table.append(String.format("| %s | %s | %.2fM | %.1f MB | %.1f MB | %.1f | %.2f | %.2f | %.1f | %.1f |%n",
-                    model, row.get("input"), back.weightCount() / 1e6, tfjsBytes / 1e6, savedBytes / 1e6, extractS,
-                    importS, loadS, single, 8000 / batchMs));
+            table.append(String.format("| %s | %s | %.2fM | %.2f | %.1f MB | %.1f MB | %.1f | %.2f | %.2f | %.1f | %.1f |%n",
+                    model, row.get("input"), back.weightCount() / 1e6, macs / 1e9, tfjsBytes / 1e6, savedBytes / 1e6,
+                    extractS, importS, loadS, single, 8000 / batchMs));
+            for (String spec : featureLayers) {
+                String[] parts = spec.split(":", 2);
+                if (parts.length != 2 || !parts[0].equals(model)) {
+                    continue;
+                }
+                long featureMacs = back.macs(parts[1]);
+                double ms = latencyMs(back, 1, side, parts[1]);
+                long[] shape = back.run(new float[(int) (side * side * 3)], 1, List.of(parts[1])).get(parts[1]).shape();
+                features.append(String.format("| %s %s | %dx%dx%d | %.2f | %.1f |%n", model, parts[1], shape[1],
+                        shape[2], shape[3], featureMacs / 1e9, ms));
+                Map<String, Object> f = new LinkedHashMap<>();
+                f.put("layer", parts[1]);
+                f.put("macs", featureMacs);
+                f.put("cpu_ms_batch1", ms);
+                row.put("feature_" + parts[1], f);
+            }
         }
+        table.append(features);
         System.out.print(table);
         Files.writeString(out.resolve("backbones.md"), table.toString());
         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out.resolve("backbones.json").toFile(), rows);
@@ -98,14 +125,14 @@ final class ImportTfjsCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Median milliseconds of one forward pass of `batch` random images to the output layer, after two warm-ups. */
-    private double latencyMs(KerasGraph g, int batch, long side) {
+    /** Median milliseconds of one forward pass of `batch` random images to a layer, after two warm-ups. */
+    private double latencyMs(KerasGraph g, int batch, long side, String layer) {
         Random r = new Random(1);
         float[] input = new float[(int) (batch * side * side * 3)];
         for (int i = 0; i < input.length; i++) {
             input[i] = r.nextFloat();
         }
-        List<String> output = List.of(g.outputLayer());
+        List<String> output = List.of(layer);
         g.run(input, batch, output);
         g.run(input, batch, output);
         double[] t = new double[Math.max(1, runs)];

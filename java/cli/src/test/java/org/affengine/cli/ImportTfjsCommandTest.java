@@ -23,7 +23,8 @@ class ImportTfjsCommandTest {
         AffCliTest.Run run = AffCliTest.aff("import-tfjs", "--tools", tools.toString(), "--out", dir.toString(),
                 "--models", "mobilenet_v2", "--runs", "1");
         assertEquals(0, run.code(), run.err() + run.out());
-        assertTrue(run.out().contains("| mobilenet_v2 | 224x224x3 | 2.62M |"), run.out());
+        assertTrue(run.out().contains("| mobilenet_v2 | 224x224x3 | 2.62M | 0.30 |"), run.out());
+        assertTrue(run.out().contains("| mobilenet_v2 block_13_expand_relu | 14x14x576 |"), run.out());
         JsonNode rows = new ObjectMapper().readTree(dir.resolve("backbones.json").toFile());
         assertEquals(1, rows.size());
         assertTrue(rows.get(0).path("cpu_ms_batch1").asDouble() > 0);

@@ -69,6 +69,7 @@ public final class KerasGraph {
     private final String inputName;
     private final String outputName;
     private final long[] inputShape;  // [H, W, C]
+    private Map<String, long[]> shapes;  // every layer's output shape for one image (NCHW), made by macs()
 
     private KerasGraph(JsonNode topology, Map<String, Tensor> tfWeights) {
         this.topology = topology;
@@ -234,6 +235,52 @@ public final class KerasGraph {
 
     public List<String> layerNames() {
         return layers.stream().map(Layer::name).toList();
+    }
+
+    /**
+     * Multiply-accumulates per image to compute a layer's output (its convolutions, depthwise convolutions and dense
+     * layers, and those of every layer it depends on); other layers are counted as free. Shapes come from one
+     * forward pass, made on the first call.
+     */
+    public synchronized long macs(String layer) {
+        if (!byName.containsKey(layer)) {
+            throw new IllegalArgumentException("no layer " + layer);
+        }
+        if (shapes == null) {
+            shapes = new HashMap<>();
+            float[] image = new float[(int) (inputShape[0] * inputShape[1] * inputShape[2])];
+            Arrays.fill(image, 0.5f);
+            try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+                Tensor x = Tensor.create(image, 1, inputShape[0], inputShape[1], inputShape[2]).permute(0, 3, 1, 2)
+                        .contiguous();
+                forward(x, Set.copyOf(layerNames())).forEach((name, t) -> shapes.put(name, t.sizes().vec().get()));
+            }
+        }
+        long total = 0;
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(layer));
+        Set<String> seen = new java.util.HashSet<>();
+        while (!todo.isEmpty()) {
+            Layer l = byName.get(todo.pop());
+            if (!seen.add(l.name())) {
+                continue;
+            }
+            todo.addAll(l.inputs());
+            long[] out = shapes.get(l.name());
+            switch (l.kind()) {
+                case "Conv2D" -> {
+                    long[] k = pair(l.config().path("kernel_size"));
+                    long in = shapes.get(l.inputs().get(0))[1];
+                    total += out[1] * out[2] * out[3] * k[0] * k[1] * in;
+                }
+                case "DepthwiseConv2D" -> {
+                    long[] k = pair(l.config().path("kernel_size"));
+                    total += out[1] * out[2] * out[3] * k[0] * k[1];
+                }
+                case "Dense" -> total += out[1] * shapes.get(l.inputs().get(0))[1];
+                default -> { }
+            }
+        }
+        return total;
     }
 
     /** Number of weight values (the model's parameters and batch-norm statistics). */

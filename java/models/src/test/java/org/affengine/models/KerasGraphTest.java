@@ -66,6 +66,10 @@ class KerasGraphTest {
         Map<String, KerasGraph.Output> ours = compare(g, "mobilenet_v2", images(3, 224),
                 List.of("block_10_project_BN", "out_relu", "dense_3"));
         assertArrayEquals(new long[] {3, 7, 7, 1280}, ours.get("out_relu").shape());
+        // MobileNetV2 1.0 at 224 px is about 300 M multiply-accumulates (the small head adds ~0.4 M).
+        long macs = g.macs("dense_3");
+        assertTrue(macs > 290_000_000L && macs < 320_000_000L, "MobileNetV2 MACs " + macs);
+        assertTrue(g.macs("block_13_expand_relu") < macs);
 
         // The project's own form: no TF.js needed, identical outputs.
         g.save(dir.resolve("saved"), "nsfwjs@4.4.0 mobilenet_v2");
@@ -86,6 +90,8 @@ class KerasGraphTest {
         Map<String, KerasGraph.Output> ours = compare(g, "inception_v3", images(1, 299),
                 List.of("mixed7", "mixed10", "dense_3"));
         assertArrayEquals(new long[] {1, 8, 8, 2048}, ours.get("mixed10").shape());
+        long macs = g.macs("dense_3");  // InceptionV3 at 299 px: about 5.7 G multiply-accumulates
+        assertTrue(macs > 5_500_000_000L && macs < 6_000_000_000L, "InceptionV3 MACs " + macs);
     }
 
     @Test

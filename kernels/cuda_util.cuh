@@ -10,8 +10,12 @@
 
 namespace aff::cuda {
 
+// Every CUDA failure reads "CUDA error: <what>: <reason>", so callers (the Java side) can tell a device problem from
+// bad input, which throws std::invalid_argument with its own message.
 inline void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+  if (e != cudaSuccess) {
+    throw std::runtime_error(std::string("CUDA error: ") + what + ": " + cudaGetErrorString(e));
+  }
 }
 
 // Asked once per process: the answer does not change, and the query costs microseconds per kernel call otherwise.

@@ -12,12 +12,24 @@ import java.util.function.Supplier;
 final class NativeErrors {
     private NativeErrors() {}
 
-    /** Runs a call whose native failures mean bad arguments. */
+    /** The prefix of every CUDA failure the native core reports (kernels/cuda_util.cuh). */
+    static final String CUDA_ERROR = "CUDA error: ";
+
+    /**
+     * Runs a call whose native failures mean bad arguments, except CUDA failures (out of device memory, a lost
+     * device), which are the machine's problem: IllegalStateException.
+     */
     static <T> T arguments(Supplier<T> call) {
         try {
             return call.get();
         } catch (RuntimeException e) {
-            throw e.getClass() == RuntimeException.class ? new IllegalArgumentException(e.getMessage(), e) : e;
+            if (e.getClass() != RuntimeException.class) {
+                throw e;
+            }
+            if (String.valueOf(e.getMessage()).startsWith(CUDA_ERROR)) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
     }
 

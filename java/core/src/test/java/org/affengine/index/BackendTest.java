@@ -47,4 +47,15 @@ class BackendTest {
         }
         assertThrows(IllegalArgumentException.class, () -> new CudaIndex(12, Metric.INNER_PRODUCT, 0));
     }
+
+    /** Native failures become bad-argument errors, except CUDA's own, which are the device's problem. */
+    @Test
+    void cudaFailuresAreNotBadArguments() {
+        assertThrows(IllegalStateException.class, () -> NativeErrors.arguments(() -> {
+            throw new RuntimeException(NativeErrors.CUDA_ERROR + "cudaMalloc: out of memory");
+        }));
+        assertThrows(IllegalArgumentException.class, () -> NativeErrors.arguments(() -> {
+            throw new RuntimeException("CudaExactIndex::add: id 7 is already present");
+        }));
+    }
 }

@@ -5,6 +5,7 @@
 #   2. the native tests: every kernel against its CPU reference on fresh random inputs;
 #   3. the native benchmark (search, mixer, aggregation; CUDA events, medians) -> native.md / native.json;
 #   4. the PyTorch references on the same card and model, and the comparison table -> comparison.md / .json.
+# `--quick` runs small sizes; `--profile` runs Nsight Compute on one launch of each kernel instead.
 # Results go to $OUT/gpu if OUT is set, else bench/results/gpu: checks.txt (card, tests), native.md/.json,
 # torch_search.json, comparison.md/.json, speedups.svg.
 set -euo pipefail
@@ -16,6 +17,18 @@ if [ "$mode" = --build-only ] || [ ! -x "$bin/aff_gpu_bench" ] || [ ! -x "$bin/a
   cmake --build "$bin" -j "$(nproc)" --target aff_cuda_tests aff_gpu_bench aff_device_probe
 fi
 [ "$mode" = --build-only ] && exit 0
+if [ "$mode" = --profile ]; then
+  # Nsight Compute on one launch of each kernel family of the quick benchmark (clocks left as the card runs them).
+  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
+  [ -n "$ncu_bin" ] || { echo "ncu not found" >&2; exit 2; }
+  for kernel in tc_filter_kernel stream_filter_kernel merge_kernel mixer_tc_kernel mixer_kernel whiten_kernel; do
+    echo "== $kernel"
+    timeout 120 "$ncu_bin" --clock-control none -k "regex:$kernel" -s 3 -c 1 --section SpeedOfLight \
+      --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
+      "$bin/aff_gpu_bench" --quick --reps 3 2>&1 | grep -v '^\[gpu_bench\]\|^|' || true
+  done
+  exit 0
+fi
 bench_args=()
 [ "$mode" = --quick ] && bench_args+=(--quick)
 

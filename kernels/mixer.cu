@@ -600,23 +600,16 @@ struct CudaMixer::Impl {
   void launch(const MixerBatch& batch, const std::vector<const float*>& features,
               const std::vector<const uint8_t*>& padding, float* out_device) {
     if (precision == MixerPrecision::FP16) {
-      TcParams p = tc;
-      p.batch = batch.batch;
-      p.out = out_device;
-      for (int i = 0; i < p.inputs; ++i) {
-        p.input[i].features = features[i];
-        p.input[i].padding = padding[i];
-      }
-      const int64_t blocks = (batch.batch + p.items - 1) / p.items;
-      // The limit belongs to the kernel, not to this mixer: set it for this model right before launching.
-      check(cudaFuncSetAttribute(mixer_tc_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 static_cast<int>(shared_bytes)),
-            "mixer_tc_kernel shared memory");
-      mixer_tc_kernel<<<static_cast<unsigned>(blocks), kThreads, shared_bytes, stream>>>(p);
-      check(cudaGetLastError(), "mixer_tc_kernel");
-      return;
+      run(mixer_tc_kernel, tc, batch, features, padding, out_device);
+    } else {
+      run(mixer_kernel, base, batch, features, padding, out_device);
     }
-    Params p = base;
+  }
+
+  // One launch of either kernel: the batch's buffers into a copy of the prepared parameters.
+  template <typename P>
+  void run(void (*kernel)(P), P p, const MixerBatch& batch, const std::vector<const float*>& features,
+           const std::vector<const uint8_t*>& padding, float* out_device) {
     p.batch = batch.batch;
     p.out = out_device;
     for (int i = 0; i < p.inputs; ++i) {
@@ -624,11 +617,11 @@ struct CudaMixer::Impl {
       p.input[i].padding = padding[i];
     }
     const int64_t blocks = (batch.batch + p.items - 1) / p.items;
-    check(cudaFuncSetAttribute(mixer_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               static_cast<int>(shared_bytes)),
-          "mixer_kernel shared memory");
-    mixer_kernel<<<static_cast<unsigned>(blocks), kThreads, shared_bytes, stream>>>(p);
-    check(cudaGetLastError(), "mixer_kernel");
+    // The limit belongs to the kernel, not to this mixer: set it for this model right before launching.
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared_bytes)),
+          "mixer kernel shared memory");
+    kernel<<<static_cast<unsigned>(blocks), kThreads, shared_bytes, stream>>>(p);
+    check(cudaGetLastError(), "mixer kernel launch");
   }
 
   // Items per block: the most (up to 4) whose activations let two blocks share a multiprocessor, else one.

@@ -1,13 +1,10 @@
 package org.affengine.train;
 
-import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,7 +23,6 @@ import org.affengine.models.TrainableNet;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * A trained AFF model, ready to encode images: on the gallery side the gallery models and the mixer (image ->
@@ -109,10 +105,10 @@ public final class AffModel {
     public float[][] galleryVectors(List<RawImage> images) {
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             List<Features> features = GalleryExtraction.describe(galleryModels, batch(images), null);
-            GalleryBatches.Batch b = GalleryBatches.of(bundle.encoder().inputs(), features);
             if (gpuMixer.isPresent()) {
-                return mixOnGpu(gpuMixer.get(), b, images.size());
+                return mixOnGpu(gpuMixer.get(), features, images.size());
             }
+            GalleryBatches.Batch b = GalleryBatches.of(bundle.encoder().inputs(), features);
             return rows(bundle.encoder().forward(b.features(), b.padding()), images.size());
         }
     }
@@ -168,37 +164,8 @@ public final class AffModel {
         return new RawImage(img.width(), img.height(), 1, out);
     }
 
-    /** A gallery batch as NativeMixer takes it: features input after input, then the local inputs' padding. */
-    record Packed(float[] features, byte[] padding) {}
-
-    static Packed pack(List<FeatureSpec> specs, GalleryBatches.Batch b) {
-        ByteArrayOutputStream pad = new ByteArrayOutputStream();
-        List<float[]> parts = new ArrayList<>();
-        int total = 0;
-        for (int i = 0; i < specs.size(); i++) {
-            Tensor f = b.features().get(i).contiguous();
-            float[] values = new float[(int) f.numel()];
-            ((FloatBuffer) f.createBuffer()).get(values);
-            parts.add(values);
-            total += values.length;
-            if (specs.get(i).kind() == FeatureSpec.Kind.LOCAL) {
-                Tensor p = b.padding().get(i).to(ScalarType.Byte).contiguous();
-                byte[] bytes = new byte[(int) p.numel()];
-                ((ByteBuffer) p.createBuffer()).get(bytes);
-                pad.writeBytes(bytes);
-            }
-        }
-        float[] packed = new float[total];
-        int at = 0;
-        for (float[] part : parts) {
-            System.arraycopy(part, 0, packed, at, part.length);
-            at += part.length;
-        }
-        return new Packed(packed, pad.toByteArray());
-    }
-
-    private float[][] mixOnGpu(NativeMixer mixer, GalleryBatches.Batch b, int n) {
-        Packed packed = pack(bundle.encoder().inputs(), b);
+    private float[][] mixOnGpu(NativeMixer mixer, List<Features> features, int n) {
+        GalleryBatches.Packed packed = GalleryBatches.packed(bundle.encoder().inputs(), features);
         float[] flat = mixer.forward(n, packed.features(), packed.padding());
         int d = mixer.dim();
         float[][] out = new float[n][];

@@ -59,14 +59,13 @@ class NativeMixerTest {
                     new float[count * 3]))));
         }
         float[] want;
-        AffModel.Packed packed;
+        GalleryBatches.Packed packed = GalleryBatches.packed(ModelBundleTest.SPECS, items);
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             mixer.train(false);
             GalleryBatches.Batch b = GalleryBatches.of(ModelBundleTest.SPECS, items);
             Tensor out = mixer.forward(b.features(), b.padding()).contiguous();
             want = new float[n * 16];
             ((FloatBuffer) out.createBuffer()).get(want);
-            packed = AffModel.pack(ModelBundleTest.SPECS, b);
         }
         try (NativeMixer nativeMixer = new NativeMixer(bundle, NativeMixer.Kind.CPU_REFERENCE)) {
             assertEquals(16, nativeMixer.dim());

@@ -107,7 +107,7 @@ final class ImportTfjsCommand implements Callable<Integer> {
                 }
                 long featureMacs = back.macs(parts[1]);
                 double ms = latencyMs(back, 1, side, parts[1]);
-                long[] shape = back.run(new float[(int) (side * side * 3)], 1, List.of(parts[1])).get(parts[1]).shape();
+                long[] shape = back.outputShape(parts[1]);
                 features.append(String.format("| %s %s | %dx%dx%d | %.2f | %.1f |%n", model, parts[1], shape[1],
                         shape[2], shape[3], featureMacs / 1e9, ms));
                 Map<String, Object> f = new LinkedHashMap<>();

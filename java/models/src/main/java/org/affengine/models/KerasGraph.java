@@ -69,7 +69,7 @@ public final class KerasGraph {
     private final String inputName;
     private final String outputName;
     private final long[] inputShape;  // [H, W, C]
-    private Map<String, long[]> shapes;  // every layer's output shape for one image (NCHW), made by macs()
+    private Map<String, long[]> shapes;  // every layer's output shape for one image (NCHW), made on first use
 
     private KerasGraph(JsonNode topology, Map<String, Tensor> tfWeights) {
         this.topology = topology;
@@ -239,10 +239,45 @@ public final class KerasGraph {
 
     /**
      * Multiply-accumulates per image to compute a layer's output (its convolutions, depthwise convolutions and dense
-     * layers, and those of every layer it depends on); other layers are counted as free. Shapes come from one
-     * forward pass, made on the first call.
+     * layers, and those of every layer it depends on); other layers are counted as free.
      */
     public synchronized long macs(String layer) {
+        Map<String, long[]> shape = shapes(layer);
+        long total = 0;
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(layer));
+        Set<String> seen = new java.util.HashSet<>();
+        while (!todo.isEmpty()) {
+            Layer l = byName.get(todo.pop());
+            if (!seen.add(l.name())) {
+                continue;
+            }
+            todo.addAll(l.inputs());
+            long[] out = shape.get(l.name());
+            switch (l.kind()) {
+                case "Conv2D" -> {
+                    long[] k = pair(l.config().path("kernel_size"));
+                    long in = shape.get(l.inputs().get(0))[1];
+                    total += out[1] * out[2] * out[3] * k[0] * k[1] * in;
+                }
+                case "DepthwiseConv2D" -> {
+                    long[] k = pair(l.config().path("kernel_size"));
+                    total += out[1] * out[2] * out[3] * k[0] * k[1];
+                }
+                case "Dense" -> total += out[1] * shape.get(l.inputs().get(0))[1];
+                default -> { }
+            }
+        }
+        return total;
+    }
+
+    /** A layer's output shape for one image in Keras layout: [1, H, W, C] for feature maps, [1, units] otherwise. */
+    public synchronized long[] outputShape(String layer) {
+        long[] s = shapes(layer).get(layer);
+        return s.length == 4 ? new long[] {s[0], s[2], s[3], s[1]} : s.clone();
+    }
+
+    /** Every layer's output shape for one image (NCHW), from one forward pass made on the first call. */
+    private Map<String, long[]> shapes(String layer) {
         if (!byName.containsKey(layer)) {
             throw new IllegalArgumentException("no layer " + layer);
         }
@@ -256,31 +291,7 @@ public final class KerasGraph {
                 forward(x, Set.copyOf(layerNames())).forEach((name, t) -> shapes.put(name, t.sizes().vec().get()));
             }
         }
-        long total = 0;
-        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(layer));
-        Set<String> seen = new java.util.HashSet<>();
-        while (!todo.isEmpty()) {
-            Layer l = byName.get(todo.pop());
-            if (!seen.add(l.name())) {
-                continue;
-            }
-            todo.addAll(l.inputs());
-            long[] out = shapes.get(l.name());
-            switch (l.kind()) {
-                case "Conv2D" -> {
-                    long[] k = pair(l.config().path("kernel_size"));
-                    long in = shapes.get(l.inputs().get(0))[1];
-                    total += out[1] * out[2] * out[3] * k[0] * k[1] * in;
-                }
-                case "DepthwiseConv2D" -> {
-                    long[] k = pair(l.config().path("kernel_size"));
-                    total += out[1] * out[2] * out[3] * k[0] * k[1];
-                }
-                case "Dense" -> total += out[1] * shapes.get(l.inputs().get(0))[1];
-                default -> { }
-            }
-        }
-        return total;
+        return shapes;
     }
 
     /** Number of weight values (the model's parameters and batch-norm statistics). */

@@ -166,13 +166,7 @@ public final class AffModel {
 
     private float[][] mixOnGpu(NativeMixer mixer, List<Features> features, int n) {
         GalleryBatches.Packed packed = GalleryBatches.packed(bundle.encoder().inputs(), features);
-        float[] flat = mixer.forward(n, packed.features(), packed.padding());
-        int d = mixer.dim();
-        float[][] out = new float[n][];
-        for (int i = 0; i < n; i++) {
-            out[i] = Arrays.copyOfRange(flat, i * d, (i + 1) * d);
-        }
-        return out;
+        return split(mixer.forward(n, packed.features(), packed.padding()), n, mixer.dim());
     }
 
     private static float[][] rows(Tensor t, int n) {
@@ -180,6 +174,11 @@ public final class AffModel {
         int d = (int) c.size(1);
         float[] flat = new float[n * d];
         ((FloatBuffer) c.createBuffer()).get(flat);
+        return split(flat, n, d);
+    }
+
+    /** Row-major [n, d] as n arrays. */
+    private static float[][] split(float[] flat, int n, int d) {
         float[][] out = new float[n][];
         for (int i = 0; i < n; i++) {
             out[i] = Arrays.copyOfRange(flat, i * d, (i + 1) * d);

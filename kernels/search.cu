@@ -1,12 +1,13 @@
 // Fused exact search on the GPU (contract in aff/cuda_index.h; CPU reference in native/src/search_reference.cpp).
 //
-// The database is scanned in a few chunks. A filter kernel computes a chunk's scores (tensor cores for batches of 5+
-// queries, a streaming kernel below that) and keeps, per query, only the scores at or above the query's running
-// k-th best: they are appended to a small candidate buffer. A merge kernel then sorts each query's running top k
-// together with its candidates in shared memory and raises the threshold. The first chunk is small and kept whole,
-// which sets every threshold; later chunks grow so that about a quarter of the buffer fills on shuffled data. A
-// query whose candidates overflow the buffer (data stored in score order, say) is searched again at the end in
-// chunks no longer than the buffer, which cannot overflow. The score matrix never goes to memory.
+// Batches of 1-4 queries with k <= 32 take a single pass (select_stream_kernel: a top k per warp in registers, then
+// one merge). Otherwise the database is scanned in a few chunks. A filter kernel computes a chunk's scores (tensor
+// cores for batches of 5+ queries, a streaming kernel below that) and keeps, per query, only the scores at or above
+// the query's running k-th best: they are appended to a small candidate buffer. A merge kernel then sorts each
+// query's running top k together with its candidates in shared memory and raises the threshold. The first chunk is
+// small and kept whole, which sets every threshold; later chunks grow so that about a quarter of the buffer fills on
+// shuffled data. A query whose candidates overflow the buffer (data stored in score order, say) is searched again at
+// the end in chunks no longer than the buffer, which cannot overflow. The score matrix never goes to memory.
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -79,6 +80,14 @@ __device__ __forceinline__ void keep(int q, int64_t row, float s, float th, bool
     const int pos = atomicAdd(&counts[q], 1);
     if (pos < cap) cand[int64_t(q) * cap + pos] = {s, static_cast<int32_t>(row)};
   }
+}
+
+// The ranking order everywhere: higher score first, then the smaller id.
+__device__ __forceinline__ bool better(float sa, int ra, float sb, int rb, const int64_t* ids) {
+  if (sa != sb) return sa > sb;
+  if (ra < 0) return false;  // pads rank last
+  if (rb < 0) return true;
+  return ids[ra] < ids[rb];
 }
 
 template <int NT>
@@ -266,14 +275,215 @@ __global__ void __launch_bounds__(256) stream_filter_kernel(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Merge: one block per query sorts (running top k + this chunk's candidates) in shared memory, best first, keeps k.
+// Single pass for 1-4 queries and k <= 32 (the latency case): the database is read once, in one launch, at memory
+// speed. Each warp keeps its own top 32 per query in registers (lane i holds the i-th best) and a pending list of up
+// to 32 scores at or above its k-th best; a full pending list is sorted across the lanes and merged in (bitonic
+// network on shuffles). Scores are warp-uniform, so every branch is. At the end the block merges its warps' lists
+// and writes its top k to the candidate buffer, which the merge kernel then sorts as a dense chunk: no threshold
+// round trips, no overflow, no host synchronisation.
+// LPR lanes share a row (8 dimensions each per step of T), so 32 / LPR rows load together; ROWS such groups per step.
+constexpr int kSelectThreads = 256;
+constexpr int kSelectMaxK = 32;
 
-__device__ __forceinline__ bool better(float sa, int ra, float sb, int rb, const int64_t* ids) {
-  if (sa != sb) return sa > sb;
-  if (ra < 0) return false;  // pads rank last
-  if (rb < 0) return true;
-  return ids[ra] < ids[rb];
+__device__ __forceinline__ void exchange(float& s, int& r, int stride, bool take_better, const int64_t* ids) {
+  const float os = __shfl_xor_sync(0xffffffffu, s, stride);
+  const int orow = __shfl_xor_sync(0xffffffffu, r, stride);
+  if (take_better == better(os, orow, s, r, ids)) {
+    s = os;
+    r = orow;
+  }
 }
+
+// Sorts one item per lane, best first.
+__device__ __forceinline__ void warp_sort(float& s, int& r, const int64_t* ids) {
+  const int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int size = 2; size <= 32; size <<= 1)
+#pragma unroll
+    for (int stride = size >> 1; stride > 0; stride >>= 1)
+      exchange(s, r, stride, ((lane & stride) == 0) == ((lane & size) == 0), ids);
+}
+
+// best (sorted) := the best 32 of best and other (both sorted, best first).
+__device__ __forceinline__ void warp_merge(float& bs, int& br, float os, int orow, const int64_t* ids) {
+  const int lane = threadIdx.x & 31;
+  const float rs = __shfl_sync(0xffffffffu, os, 31 - lane);
+  const int rr = __shfl_sync(0xffffffffu, orow, 31 - lane);
+  if (better(rs, rr, bs, br, ids)) {  // descending vs ascending: the better halves form one bitonic sequence
+    bs = rs;
+    br = rr;
+  }
+#pragma unroll
+  for (int stride = 16; stride > 0; stride >>= 1) exchange(bs, br, stride, (lane & stride) == 0, ids);
+}
+
+template <int NQ, int T, int ROWS, int LPR>
+__global__ void __launch_bounds__(kSelectThreads) select_stream_kernel(
+    const __half* __restrict__ db, int d, int rows, const __half* __restrict__ queries, int nq,
+    const float* __restrict__ norms, int l2, const int64_t* __restrict__ ids, int k, Candidate* __restrict__ cand,
+    int cap) {
+  constexpr int G = 32 / LPR;  // rows per load group
+  static_assert(ROWS * G <= 32, "a step must fit the pending list");
+  constexpr int W = kSelectThreads / 32;
+  const int lane = threadIdx.x & 31, sub = lane % LPR, grow = lane / LPR;
+  float qv[NQ][T][8];
+#pragma unroll
+  for (int q = 0; q < NQ; ++q)
+#pragma unroll
+    for (int t = 0; t < T; ++t) {
+      const int c = (t * LPR + sub) * 8;
+      uint4 raw = make_uint4(0, 0, 0, 0);
+      if (q < nq && c < d) raw = *reinterpret_cast<const uint4*>(queries + int64_t(q) * d + c);
+      const __half2* h = reinterpret_cast<const __half2*>(&raw);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float2 f = __half22float2(h[e]);
+        qv[q][t][2 * e] = f.x;
+        qv[q][t][2 * e + 1] = f.y;
+      }
+    }
+  float best_s[NQ], pend_s[NQ], th[NQ];
+  int best_r[NQ], pend_r[NQ], pending[NQ];
+#pragma unroll
+  for (int q = 0; q < NQ; ++q) {
+    best_s[q] = pend_s[q] = -INFINITY;
+    best_r[q] = pend_r[q] = -1;
+    pending[q] = 0;
+    th[q] = q < nq ? -INFINITY : INFINITY;
+  }
+  auto flush = [&](int q) {
+    warp_sort(pend_s[q], pend_r[q], ids);
+    warp_merge(best_s[q], best_r[q], pend_s[q], pend_r[q], ids);
+    th[q] = __shfl_sync(0xffffffffu, best_s[q], k - 1);
+    pend_s[q] = -INFINITY;
+    pend_r[q] = -1;
+    pending[q] = 0;
+  };
+
+  const int warp = (blockIdx.x * kSelectThreads + threadIdx.x) >> 5;
+  const int warps = gridDim.x * W;
+  for (int64_t base = int64_t(warp) * ROWS * G; base < rows; base += int64_t(warps) * ROWS * G) {
+    // A step adds at most ROWS * G candidates: merge first if they might not fit (one merge site per query keeps
+    // the unrolled step small).
+#pragma unroll
+    for (int q = 0; q < NQ; ++q)
+      if (pending[q] > 32 - ROWS * G) flush(q);
+    uint4 x[ROWS][T];
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r)
+#pragma unroll
+      for (int t = 0; t < T; ++t) {
+        const int c = (t * LPR + sub) * 8;
+        const int64_t row = base + r * G + grow;
+        x[r][t] = (row < rows && c < d) ? __ldcs(reinterpret_cast<const uint4*>(db + row * d + c))
+                                        : make_uint4(0, 0, 0, 0);
+      }
+    float acc[ROWS][NQ];
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r)
+#pragma unroll
+      for (int q = 0; q < NQ; ++q) acc[r][q] = 0.f;
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r)
+#pragma unroll
+      for (int t = 0; t < T; ++t) {
+        const __half2* h = reinterpret_cast<const __half2*>(&x[r][t]);
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const float2 f = __half22float2(h[e]);
+#pragma unroll
+          for (int q = 0; q < NQ; ++q) {
+            acc[r][q] = fmaf(f.x, qv[q][t][2 * e], acc[r][q]);
+            acc[r][q] = fmaf(f.y, qv[q][t][2 * e + 1], acc[r][q]);
+          }
+        }
+      }
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r)
+#pragma unroll
+      for (int q = 0; q < NQ; ++q)
+#pragma unroll
+        for (int o = LPR / 2; o > 0; o >>= 1) acc[r][q] += __shfl_xor_sync(0xffffffffu, acc[r][q], o);
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r)
+#pragma unroll
+      for (int g = 0; g < G; ++g) {
+        const int64_t row = base + r * G + g;
+        if (row >= rows) break;
+        const float norm = l2 ? norms[row] : 0.f;
+#pragma unroll
+        for (int q = 0; q < NQ; ++q) {
+          float s = __shfl_sync(0xffffffffu, acc[r][q], g * LPR);  // the same on every lane
+          if (l2) s = 2.f * s - norm;
+          if (s >= th[q]) {
+            if (lane == pending[q]) {
+              pend_s[q] = s;
+              pend_r[q] = static_cast<int>(row);
+            }
+            ++pending[q];
+          }
+        }
+      }
+  }
+#pragma unroll
+  for (int q = 0; q < NQ; ++q)
+    if (pending[q] > 0) flush(q);
+
+  // The block's warps' lists -> one list per query, written as this block's k candidates.
+  __shared__ float list_s[W][NQ][32];
+  __shared__ int list_r[W][NQ][32];
+  const int w = threadIdx.x >> 5;
+#pragma unroll
+  for (int q = 0; q < NQ; ++q) {
+    list_s[w][q][lane] = best_s[q];
+    list_r[w][q][lane] = best_r[q];
+  }
+  __syncthreads();
+  if (w < nq && w < NQ) {
+    float s = list_s[0][w][lane];
+    int r = list_r[0][w][lane];
+    for (int other = 1; other < W; ++other) warp_merge(s, r, list_s[other][w][lane], list_r[other][w][lane], ids);
+    if (lane < k) cand[int64_t(w) * cap + int64_t(blockIdx.x) * k + lane] = {s, r};
+  }
+}
+
+// The single pass's merge, one block per query: each warp merges a share of the blocks' lists (k each, best first;
+// four loads in flight), then warp 0 merges the warps' lists and writes the query's top k.
+constexpr int kSelectMergeThreads = 1024;
+
+__global__ void __launch_bounds__(kSelectMergeThreads) select_merge_kernel(
+    const Candidate* __restrict__ cand, int cap, int lists, int k, const int64_t* __restrict__ ids,
+    float* __restrict__ run_s, int* __restrict__ run_r) {
+  constexpr int W = kSelectMergeThreads / 32, AHEAD = 4;
+  const int q = blockIdx.x, lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+  const Candidate* mine = cand + int64_t(q) * cap;
+  float s = -INFINITY;
+  int r = -1;
+  for (int l0 = w; l0 < lists; l0 += W * AHEAD) {
+    Candidate next[AHEAD];
+#pragma unroll
+    for (int a = 0; a < AHEAD; ++a) {
+      const int l = l0 + a * W;
+      next[a] = l < lists && lane < k ? mine[int64_t(l) * k + lane] : Candidate{-INFINITY, -1};
+    }
+#pragma unroll
+    for (int a = 0; a < AHEAD; ++a) warp_merge(s, r, next[a].score, next[a].row, ids);
+  }
+  __shared__ float list_s[W][32];
+  __shared__ int list_r[W][32];
+  list_s[w][lane] = s;
+  list_r[w][lane] = r;
+  __syncthreads();
+  if (w != 0) return;
+  for (int other = 1; other < W; ++other) warp_merge(s, r, list_s[other][lane], list_r[other][lane], ids);
+  if (lane < k) {
+    run_s[int64_t(q) * k + lane] = s;
+    run_r[int64_t(q) * k + lane] = r;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Merge: one block per query sorts (running top k + this chunk's candidates) in shared memory, best first, keeps k.
 
 __global__ void __launch_bounds__(kMergeThreads) merge_kernel(
     const Candidate* __restrict__ cand, int* __restrict__ counts, int cap, int dense_rows, float* run_s, int* run_r,
@@ -419,10 +629,18 @@ struct CudaExactIndex::Impl {
   // Search workspace, grown on demand.
   DeviceBuffer cand, counts, run_s, run_r, run_n, thr, overflow, qnorms, queries, out_s, out_i;
   int* overflow_host = nullptr;  // pinned, kQueryBatch flags: read back without a staging copy
+  // Recorded at the end of every search, on its stream: the next search (any stream) waits for it before it reuses
+  // the workspace, and add/remove wait for it on the host before they touch the rows.
+  cudaEvent_t searched = nullptr;
   int32_t last_chunks = 0;
+  std::unordered_map<const void*, int> select_blocks_per_sm;  // occupancy of each single-pass kernel, asked once
   int64_t last_overflowed = 0;
 
   ~Impl() {
+    if (searched) {
+      cudaEventSynchronize(searched);
+      cudaEventDestroy(searched);
+    }
     if (overflow_host) cudaFreeHost(overflow_host);
     if (stream) cudaStreamDestroy(stream);
   }
@@ -448,6 +666,7 @@ struct CudaExactIndex::Impl {
       }
     }
     if (rows + n > std::numeric_limits<int32_t>::max()) throw std::invalid_argument("CudaExactIndex: too many rows");
+    check(cudaEventSynchronize(searched), "waiting for searches");
     reserve_rows(rows + n);
     // In stream order: the norms kernel below reads these rows.
     check(cudaMemcpyAsync(data.as<__half>() + rows * dim, halves.data(), sizeof(__half) * n * dim,
@@ -482,6 +701,12 @@ struct CudaExactIndex::Impl {
       norms_kernel<<<static_cast<unsigned>((int64_t(nq) * 32 + 255) / 256), 256, 0, stream>>>(q, nq, dim,
                                                                                                 qnorms.as<float>());
       launch_check("norms_kernel (queries)");
+    }
+    if (nq <= kStreamMaxQueries && dim <= kStreamMaxDim && k <= kSelectMaxK) {
+      select(nq, q, k, cap);
+      emit(nq, k, out_scores, out_ids);
+      last_chunks += 1;
+      return;  // nothing can overflow: no round trip
     }
     reset_kernel<<<(nq + 255) / 256, 256, 0, stream>>>(nq, nullptr, run_n.as<int>(), thr.as<float>(),
                                                         counts.as<int>(), overflow.as<int>());
@@ -535,10 +760,57 @@ struct CudaExactIndex::Impl {
     } else {
       launch_tc<4>(nq, q, r0, r1, dense, only, cap);
     }
+    merge(nq, k, cap, dense ? static_cast<int>(n) : 0, only);
+  }
+
+  // Sorts each query's running top k with its candidates (the first dense_rows of its buffer if dense_rows > 0).
+  void merge(int nq, int k, int cap, int dense_rows, const int* only) {
     merge_kernel<<<nq, kMergeThreads, kSortMax * (sizeof(float) + sizeof(int)), stream>>>(
-        cand.as<Candidate>(), counts.as<int>(), cap, dense ? static_cast<int>(n) : 0, run_s.as<float>(),
-        run_r.as<int>(), run_n.as<int>(), k, thr.as<float>(), overflow.as<int>(), row_ids.as<int64_t>(), only);
+        cand.as<Candidate>(), counts.as<int>(), cap, dense_rows, run_s.as<float>(), run_r.as<int>(), run_n.as<int>(),
+        k, thr.as<float>(), overflow.as<int>(), row_ids.as<int64_t>(), only);
     launch_check("merge_kernel");
+  }
+
+  // The single pass (select_stream_kernel): one read of the database, then one merge of every block's top k.
+  void select(int nq, const __half* q, int k, int cap) {
+    int blocks = 0;
+    if (nq == 1) blocks = select_by_dim<1>(nq, q, k, cap);
+    else if (nq == 2) blocks = select_by_dim<2>(nq, q, k, cap);
+    else blocks = select_by_dim<4>(nq, q, k, cap);
+    select_merge_kernel<<<nq, kSelectMergeThreads, 0, stream>>>(cand.as<Candidate>(), cap, blocks, k,
+                                                                 row_ids.as<int64_t>(), run_s.as<float>(),
+                                                                 run_r.as<int>());
+    launch_check("select_merge_kernel");
+  }
+
+  template <int NQ>
+  int select_by_dim(int nq, const __half* q, int k, int cap) {
+    if (dim <= 64) return select_launch<NQ, 1, 4, 8>(nq, q, k, cap);
+    if (dim <= 128) return select_launch<NQ, 1, 8, 16>(nq, q, k, cap);
+    switch ((dim + 255) / 256) {
+      case 1: return select_launch<NQ, 1, 8, 32>(nq, q, k, cap);
+      case 2: return select_launch<NQ, 2, 4, 32>(nq, q, k, cap);
+      case 3: return select_launch<NQ, 3, 2, 32>(nq, q, k, cap);
+      default: return select_launch<NQ, 4, 2, 32>(nq, q, k, cap);
+    }
+  }
+
+  // As many blocks as fit on the card at once, at most cap / k (their lists must fit one merge).
+  template <int NQ, int T, int ROWS, int LPR>
+  int select_launch(int nq, const __half* q, int k, int cap) {
+    const auto kernel = select_stream_kernel<NQ, T, ROWS, LPR>;
+    int& per_sm = select_blocks_per_sm[reinterpret_cast<const void*>(kernel)];
+    if (per_sm == 0) {
+      check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kSelectThreads, 0), "occupancy");
+    }
+    constexpr int64_t block_rows = (kSelectThreads / 32) * ROWS * (32 / LPR);
+    const int64_t blocks = std::max<int64_t>(
+        1, std::min<int64_t>({int64_t(std::max(per_sm, 1)) * sm_count, cap / k, (rows + block_rows - 1) / block_rows}));
+    kernel<<<static_cast<unsigned>(blocks), kSelectThreads, 0, stream>>>(
+        data.as<__half>(), dim, static_cast<int>(rows), q, nq, row_norms.as<float>(), metric == L2 ? 1 : 0,
+        row_ids.as<int64_t>(), k, cand.as<Candidate>(), cap);
+    launch_check("select_stream_kernel");
+    return static_cast<int>(blocks);
   }
 
   template <int NT>
@@ -583,10 +855,12 @@ struct CudaExactIndex::Impl {
     }
     last_chunks = 0;
     last_overflowed = 0;
+    check(cudaStreamWaitEvent(stream, searched, 0), "cudaStreamWaitEvent");
     for (int64_t q0 = 0; q0 < nq; q0 += kQueryBatch) {
       const int64_t b = std::min(kQueryBatch, nq - q0);
       search_batch(static_cast<int>(b), q + q0 * dim, static_cast<int>(k), out_scores + q0 * k, out_ids + q0 * k);
     }
+    check(cudaEventRecord(searched, stream), "cudaEventRecord");
   }
 
   void search_host(int64_t nq, const std::vector<__half>& q, int64_t k, float* out_scores, int64_t* out_ids) {
@@ -617,6 +891,7 @@ CudaExactIndex::CudaExactIndex(int32_t dim, int32_t metric, int32_t device) : im
   impl->use_device();
   check(cudaDeviceGetAttribute(&impl->sm_count, cudaDevAttrMultiProcessorCount, device), "device attributes");
   check(cudaStreamCreateWithFlags(&impl->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  check(cudaEventCreateWithFlags(&impl->searched, cudaEventDisableTiming), "cudaEventCreate");
   check(cudaMallocHost(&impl->overflow_host, sizeof(int) * kQueryBatch), "cudaMallocHost");
   check(cudaFuncSetAttribute(tc_filter_kernel<4>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(tc_shared<4>())),
         "tc_filter_kernel shared memory");
@@ -672,6 +947,7 @@ void CudaExactIndex::remove(int64_t n, const int64_t* ids) {
     }
   }
   m.use_device();
+  check(cudaEventSynchronize(m.searched), "waiting for searches");
   for (int64_t i = 0; i < n; ++i) {
     const int64_t row = m.row_of.at(ids[i]), last = m.rows - 1;
     if (row != last) {
@@ -747,7 +1023,6 @@ void CudaExactIndex::search_device(int64_t nq, const void* queries_f16, int64_t 
   m.stream = stream ? static_cast<cudaStream_t>(stream) : cudaStreamLegacy;
   try {
     m.search_device(nq, static_cast<const __half*>(queries_f16), k, out_scores, out_ids);
-    check(cudaStreamSynchronize(m.stream), "search");
   } catch (...) {
     m.stream = own;
     throw;

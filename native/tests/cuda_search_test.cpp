@@ -9,6 +9,10 @@
 #include <stdexcept>
 #include <vector>
 
+#if AFF_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
+
 #include "aff/cuda_index.h"
 #include "aff/device.h"
 #include "aff/types.h"
@@ -117,6 +121,19 @@ TEST(CudaSearch, MatchesTheReferenceInnerProduct) {
   run_case({9000, 136, aff::INNER_PRODUCT, 129, 1024});
 }
 
+// The single pass (1-4 queries, k <= 32) at every row layout it has: 4, 2 and 1 rows per warp load, 1-4 column steps,
+// a database smaller than one block's share, and k at its limit.
+TEST(CudaSearch, SinglePassMatchesTheReference) {
+  SKIP_WITHOUT_GPU();
+  run_case({20011, 56, aff::INNER_PRODUCT, 4, 32});
+  run_case({20011, 128, aff::L2, 3, 5});
+  run_case({20011, 248, aff::INNER_PRODUCT, 1, 1});
+  run_case({20011, 512, aff::L2, 2, 32});
+  run_case({10007, 520, aff::INNER_PRODUCT, 4, 17});
+  run_case({10007, 1024, aff::INNER_PRODUCT, 1, 10});
+  run_case({45, 64, aff::INNER_PRODUCT, 2, 32});
+}
+
 TEST(CudaSearch, MatchesTheReferenceL2) {
   SKIP_WITHOUT_GPU();
   run_case({25000, 64, aff::L2, 2, 20});
@@ -125,13 +142,13 @@ TEST(CudaSearch, MatchesTheReferenceL2) {
 }
 
 // Rows stored in increasing score order defeat the running thresholds: every chunk overflows the candidate buffer
-// and the queries take the slow path, which must still be exact.
-TEST(CudaSearch, OverflowingQueriesAreSearchedAgainExactly) {
-  SKIP_WITHOUT_GPU();
+// and the queries take the slow path, which must still be exact. For the single pass (nq <= 4, k <= 32) the same data
+// makes every warp merge at every step, which must be exact too.
+void run_ordered_case(int64_t nq, int64_t k, bool expect_overflow) {
   const uint64_t seed = fresh_seed();
   std::mt19937_64 rng(seed);
   const int d = 32;
-  const int64_t n = 60000, nq = 6, k = 64;
+  const int64_t n = 60000;
   std::normal_distribution<float> noise(0.f, 0.01f);
   std::vector<float> x(n * d), qf(nq * d);
   for (int64_t j = 0; j < n; ++j)
@@ -144,33 +161,98 @@ TEST(CudaSearch, OverflowingQueriesAreSearchedAgainExactly) {
   std::vector<float> scores(nq * k, std::numeric_limits<float>::quiet_NaN());
   std::vector<int64_t> got(nq * k, -1);
   index.search_f16(nq, q.data(), k, scores.data(), got.data());
-  EXPECT_GT(index.last_overflowed_queries(), 0) << "the ordered data should overflow the candidate buffer";
+  if (expect_overflow) {
+    EXPECT_GT(index.last_overflowed_queries(), 0) << "the ordered data should overflow the candidate buffer";
+  } else {
+    EXPECT_EQ(index.last_overflowed_queries(), 0);
+  }
   expect_matches_reference(rows, ids, d, aff::INNER_PRODUCT, q, nq, k, scores, got, seed);
 }
 
-// Exact duplicates: ties are broken by the smaller id, as on the CPU.
+TEST(CudaSearch, OverflowingQueriesAreSearchedAgainExactly) {
+  SKIP_WITHOUT_GPU();
+  run_ordered_case(6, 64, true);
+  run_ordered_case(2, 32, false);
+}
+
+#if AFF_HAVE_CUDA
+// Device buffers on the caller's stream: a single-pass batch returns before the results are there (they arrive in
+// stream order), a chunked batch on another stream is ordered after it, and an add right after waits for both.
+TEST(CudaSearch, DeviceBuffersOnCallerStreams) {
+  SKIP_WITHOUT_GPU();
+  const uint64_t seed = fresh_seed();
+  std::mt19937_64 rng(seed);
+  const int d = 96;
+  const int64_t n = 50000;
+  const auto rows = to_half(aff::test_util::random_vectors(rng, n, d));
+  const auto ids = aff::test_util::random_ids(rng, n);
+  const auto q = to_half(aff::test_util::random_vectors(rng, 8, d));
+  CudaExactIndex index(d, aff::L2);
+  index.add_f16(n, rows.data(), ids.data());
+  auto ok = [](cudaError_t e) { ASSERT_EQ(e, cudaSuccess) << cudaGetErrorString(e); };
+  cudaStream_t s1, s2;
+  ok(cudaStreamCreateWithFlags(&s1, cudaStreamNonBlocking));
+  ok(cudaStreamCreateWithFlags(&s2, cudaStreamNonBlocking));
+  void* dq = nullptr;
+  float* ds = nullptr;
+  int64_t* di = nullptr;
+  const int64_t k_small = 10, k_big = 50;  // 2 queries x 10 (single pass), then 8 x 50 (chunks) after them
+  ok(cudaMalloc(&dq, q.size() * sizeof(uint16_t)));
+  ok(cudaMalloc(&ds, (2 * k_small + 8 * k_big) * sizeof(float)));
+  ok(cudaMalloc(reinterpret_cast<void**>(&di), (2 * k_small + 8 * k_big) * sizeof(int64_t)));
+  ok(cudaMemcpy(dq, q.data(), q.size() * sizeof(uint16_t), cudaMemcpyHostToDevice));
+  index.search_device(2, dq, k_small, ds, di, s1);
+  index.search_device(8, dq, k_big, ds + 2 * k_small, di + 2 * k_small, s2);
+  const auto more = to_half(aff::test_util::random_vectors(rng, 1000, d));
+  std::vector<int64_t> more_ids(1000);
+  std::iota(more_ids.begin(), more_ids.end(), int64_t{1} << 40);
+  index.add_f16(1000, more.data(), more_ids.data());  // must not change what the two searches see
+  ok(cudaStreamSynchronize(s1));
+  ok(cudaStreamSynchronize(s2));
+  std::vector<float> scores(2 * k_small + 8 * k_big);
+  std::vector<int64_t> got(scores.size());
+  ok(cudaMemcpy(scores.data(), ds, scores.size() * sizeof(float), cudaMemcpyDeviceToHost));
+  ok(cudaMemcpy(got.data(), di, got.size() * sizeof(int64_t), cudaMemcpyDeviceToHost));
+  const std::vector<uint16_t> q2(q.begin(), q.begin() + 2 * d);
+  const auto split = scores.begin() + 2 * k_small;
+  const auto split_ids = got.begin() + 2 * k_small;
+  expect_matches_reference(rows, ids, d, aff::L2, q2, 2, k_small, std::vector<float>(scores.begin(), split),
+                           std::vector<int64_t>(got.begin(), split_ids), seed);
+  expect_matches_reference(rows, ids, d, aff::L2, q, 8, k_big, std::vector<float>(split, scores.end()),
+                           std::vector<int64_t>(split_ids, got.end()), seed);
+  cudaFree(dq);
+  cudaFree(ds);
+  cudaFree(di);
+  cudaStreamDestroy(s1);
+  cudaStreamDestroy(s2);
+}
+#endif
+
+// Exact duplicates: ties are broken by the smaller id, as on the CPU (tensor-core path and single pass).
 TEST(CudaSearch, TiesGoToTheSmallerId) {
   SKIP_WITHOUT_GPU();
   const uint64_t seed = fresh_seed();
   std::mt19937_64 rng(seed);
   const int d = 48;
-  const int64_t distinct = 7, copies = 3001, n = distinct * copies, nq = 9, k = 40;
-  const auto base = aff::test_util::random_vectors(rng, distinct, d);
-  std::vector<float> x(n * d);
-  for (int64_t j = 0; j < n; ++j) std::copy_n(&base[(j % distinct) * d], d, &x[j * d]);
-  const auto rows = to_half(x);
-  const auto ids = aff::test_util::random_ids(rng, n);
-  const auto q = to_half(aff::test_util::random_vectors(rng, nq, d));
-  CudaExactIndex index(d, aff::INNER_PRODUCT);
-  index.add_f16(n, rows.data(), ids.data());
-  std::vector<float> scores(nq * k);
-  std::vector<int64_t> got(nq * k);
-  index.search_f16(nq, q.data(), k, scores.data(), got.data());
-  std::vector<float> want_s(nq * k);
-  std::vector<int64_t> want_i(nq * k);
-  aff::exact_search_f16_reference(rows.data(), ids.data(), n, d, aff::INNER_PRODUCT, q.data(), nq, k, want_s.data(),
-                                  want_i.data());
-  EXPECT_EQ(got, want_i) << "seed " << seed;
+  const int64_t distinct = 7, copies = 3001, n = distinct * copies;
+  for (const auto [nq, k] : {std::pair<int64_t, int64_t>{9, 40}, {3, 32}, {1, 5}}) {
+    const auto base = aff::test_util::random_vectors(rng, distinct, d);
+    std::vector<float> x(n * d);
+    for (int64_t j = 0; j < n; ++j) std::copy_n(&base[(j % distinct) * d], d, &x[j * d]);
+    const auto rows = to_half(x);
+    const auto ids = aff::test_util::random_ids(rng, n);
+    const auto q = to_half(aff::test_util::random_vectors(rng, nq, d));
+    CudaExactIndex index(d, aff::INNER_PRODUCT);
+    index.add_f16(n, rows.data(), ids.data());
+    std::vector<float> scores(nq * k);
+    std::vector<int64_t> got(nq * k);
+    index.search_f16(nq, q.data(), k, scores.data(), got.data());
+    std::vector<float> want_s(nq * k);
+    std::vector<int64_t> want_i(nq * k);
+    aff::exact_search_f16_reference(rows.data(), ids.data(), n, d, aff::INNER_PRODUCT, q.data(), nq, k, want_s.data(),
+                                    want_i.data());
+    EXPECT_EQ(got, want_i) << "nq " << nq << ", seed " << seed;
+  }
 }
 
 // Removal moves the last row into the hole; results then match the reference over what is left. fp32 adds round to

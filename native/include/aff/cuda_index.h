@@ -1,7 +1,8 @@
 // Exact search on the GPU: the database lives in device memory as fp16 rows; scores are fp16 products summed in
 // fp32 on the tensor cores (batches of 5+ queries) or by a streaming kernel (1-4 queries), and each query's top k is
-// selected on the fly: a tile's scores are compared with the query's running k-th best and only the survivors are
-// kept, so the full query x database score matrix is never written to memory. Same contract as ExactIndex (best
+// selected on the fly (a top k per warp for 1-4 queries and k <= 32; otherwise a tile's scores are compared with the
+// query's running k-th best and only the survivors are kept), so the full query x database score matrix is never
+// written to memory. Same contract as ExactIndex (best
 // first, ties to the smaller id); the CPU reference is exact_search_f16_reference() below.
 #pragma once
 #include <cstdint>
@@ -40,8 +41,10 @@ class CudaExactIndex {
   // (inner product, or squared L2 distance). Requires 1 <= k <= min(1024, size()). Searches are serialised.
   void search(int64_t nq, const float* queries, int64_t k, float* out_scores, int64_t* out_ids);
   void search_f16(int64_t nq, const uint16_t* queries, int64_t k, float* out_scores, int64_t* out_ids);
-  // Device buffers, on a CUDA stream (null: the default stream): queries fp16 [nq x dim], out [nq x k]. Returns when
-  // the results are written (the stream is synchronised once, to learn whether any query needs the slow path).
+  // Device buffers, on a CUDA stream (null: the default stream): queries fp16 [nq x dim], out [nq x k]. The results
+  // are written in stream order. Batches of 1-4 queries with k <= 32 return at once (one pass, nothing to ask the
+  // device); others synchronise the stream once, to learn whether any query needs the slow path. Searches on any
+  // streams are ordered among themselves, and add/remove wait for those in flight.
   void search_device(int64_t nq, const void* queries_f16, int64_t k, float* out_scores, int64_t* out_ids,
                      void* stream);
 

@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
         description = "AFF engine: build, search and evaluate vector indexes and retrieval results.",
         subcommands = {InfoCommand.class, GenerateCommand.class, BuildCommand.class, SearchCommand.class,
             GroundTruthCommand.class, RecallCommand.class, EvalCommand.class, MakeInstancesCommand.class,
-            ExtractCommand.class, ExperimentCommand.class, ServeCommand.class, ImportTfjsCommand.class})
+            ExtractCommand.class, ExperimentCommand.class, ServeCommand.class, ImportTfjsCommand.class,
+            PhotoExperimentCommand.class})
 public final class AffCli {
     public static void main(String[] args) {
         System.exit(run(args));

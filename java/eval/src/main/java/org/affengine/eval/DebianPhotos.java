@@ -138,7 +138,7 @@ public final class DebianPhotos {
         Files.delete(deb);
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }
@@ -149,14 +149,14 @@ public final class DebianPhotos {
         }
     }
 
-    private static Path findDeb(Path debs, String pkg) throws IOException {
+    static Path findDeb(Path debs, String pkg) throws IOException {
         try (Stream<Path> s = Files.list(debs)) {
             return s.filter(p -> p.getFileName().toString().startsWith(pkg + "_")
                     && p.getFileName().toString().endsWith(".deb")).findFirst().orElse(null);
         }
     }
 
-    private static void run(Path dir, String... command) throws IOException {
+    static void run(Path dir, String... command) throws IOException {
         Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
         try {
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

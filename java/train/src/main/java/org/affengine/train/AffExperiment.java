@@ -201,11 +201,11 @@ public final class AffExperiment {
     }
 
     /** Runs the jobs on up to `workers` threads and returns their results in the jobs' order. */
-    private static List<Trained> runAll(List<Callable<Trained>> jobs, int workers) throws IOException {
+    static <T> List<T> runAll(List<Callable<T>> jobs, int workers) throws IOException {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(workers, jobs.size())));
         try {
-            List<Trained> out = new ArrayList<>();
-            for (Future<Trained> f : pool.invokeAll(jobs)) {
+            List<T> out = new ArrayList<>();
+            for (Future<T> f : pool.invokeAll(jobs)) {
                 out.add(f.get());
             }
             return out;

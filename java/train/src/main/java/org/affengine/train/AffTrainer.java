@@ -11,7 +11,7 @@ import java.util.Random;
 import org.affengine.data.Dataset;
 import org.affengine.data.FeatureSpec;
 import org.affengine.data.FeatureStore;
-import org.affengine.models.ImageBatches;
+import org.affengine.models.GlobalNet;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.AdamWOptions;
@@ -73,6 +73,12 @@ public final class AffTrainer {
 
     public static List<Point> train(GalleryEncoder encoder, QueryNet query, FeatureStore gallery, Dataset images,
                                     Config c, Progress progress) {
+        return train(encoder, query, gallery, QueryInputs.images(images), c, progress);
+    }
+
+    /** As above, for any query model: the training items' query inputs come from {@code images}. */
+    public static List<Point> train(GalleryEncoder encoder, GlobalNet query, FeatureStore gallery, QueryInputs images,
+                                    Config c, Progress progress) {
         if (gallery.size() != images.size()) {
             throw new IllegalArgumentException("the feature store holds " + gallery.size() + " images, the dataset "
                     + images.size());
@@ -103,19 +109,19 @@ public final class AffTrainer {
                 try (PointerScope scope = new PointerScope()) {
                     int[] indices = sample(random, images.size(), c.batch());
                     GalleryBatches.Batch g = GalleryBatches.load(gallery, encoder.inputs(), indices);
-                    ImageBatches.Batch q = ImageBatches.load(images, indices);
+                    Tensor labels = images.labels(indices);
                     optimizer.zero_grad();
                     Tensor gv = encoder.forward(g.features(), g.padding());
-                    Tensor lossMix = cross_entropy(ArcFace.logits(gv, psiMix, q.labels(), c.scale(), c.margin()),
-                            q.labels());
-                    Tensor qv = Tensors.l2normalize(query.embed(q.images()));
-                    Tensor lossQ = cross_entropy(ArcFace.logits(qv, psiQ.weight(), q.labels(), c.scale(),
-                            c.margin()), q.labels());
+                    Tensor lossMix = cross_entropy(ArcFace.logits(gv, psiMix, labels, c.scale(), c.margin()),
+                            labels);
+                    Tensor qv = Tensors.l2normalize(query.embed(images.inputs(indices)));
+                    Tensor lossQ = cross_entropy(ArcFace.logits(qv, psiQ.weight(), labels, c.scale(),
+                            c.margin()), labels);
                     lossMix.add(lossQ).backward();
                     optimizer.step();
                     psiQ.update(psiMix);
-                    run.record(step, lossMix.item_float(), lossQ.item_float(), accuracy(gv, psiMix, q.labels()),
-                            accuracy(qv, psiQ.weight(), q.labels()));
+                    run.record(step, lossMix.item_float(), lossQ.item_float(), accuracy(gv, psiMix, labels),
+                            accuracy(qv, psiQ.weight(), labels));
                 }
             }
         } else {
@@ -125,7 +131,7 @@ public final class AffTrainer {
                 try (PointerScope scope = new PointerScope()) {
                     int[] indices = sample(random, images.size(), c.batch());
                     GalleryBatches.Batch g = GalleryBatches.load(gallery, encoder.inputs(), indices);
-                    Tensor labels = ImageBatches.labels(images, indices);
+                    Tensor labels = images.labels(indices);
                     optimizer.zero_grad();
                     Tensor gv = encoder.forward(g.features(), g.padding());
                     Tensor loss = cross_entropy(ArcFace.logits(gv, psiMix, labels, c.scale(), c.margin()), labels);
@@ -142,15 +148,15 @@ public final class AffTrainer {
             for (int step = 1; step <= c.steps(); step++) {
                 try (PointerScope scope = new PointerScope()) {
                     int[] indices = sample(random, images.size(), c.batch());
-                    ImageBatches.Batch q = ImageBatches.load(images, indices);
+                    Tensor labels = images.labels(indices);
                     queryOptimizer.zero_grad();
-                    Tensor qv = Tensors.l2normalize(query.embed(q.images()));
-                    Tensor loss = cross_entropy(ArcFace.logits(qv, psiFrozen, q.labels(), c.scale(), c.margin()),
-                            q.labels());
+                    Tensor qv = Tensors.l2normalize(query.embed(images.inputs(indices)));
+                    Tensor loss = cross_entropy(ArcFace.logits(qv, psiFrozen, labels, c.scale(), c.margin()),
+                            labels);
                     loss.backward();
                     queryOptimizer.step();
                     run.record(c.steps() + step, Double.NaN, loss.item_float(), Double.NaN,
-                            accuracy(qv, psiFrozen, q.labels()));
+                            accuracy(qv, psiFrozen, labels));
                 }
             }
         }
@@ -239,15 +245,19 @@ public final class AffTrainer {
 
     /** The query vectors (unit length) of every image of a dataset, [n, d] row-major. */
     public static float[] queryVectors(QueryNet query, Dataset images, int batch) {
+        return queryVectors(query, QueryInputs.images(images), batch);
+    }
+
+    /** The query vectors (unit length) of every item, [n, d] row-major. */
+    public static float[] queryVectors(GlobalNet query, QueryInputs items, int batch) {
         query.train(false);
         int d = query.dim();
-        float[] out = new float[images.size() * d];
+        float[] out = new float[items.size() * d];
         try (NoGradGuard guard = new NoGradGuard()) {
-            for (int start = 0; start < images.size(); start += batch) {
+            for (int start = 0; start < items.size(); start += batch) {
                 try (PointerScope scope = new PointerScope()) {
-                    int n = Math.min(batch, images.size() - start);
-                    Tensor v = Tensors.l2normalize(query.embed(ImageBatches.load(images, range(start, n)).images()))
-                            .contiguous();
+                    int n = Math.min(batch, items.size() - start);
+                    Tensor v = Tensors.l2normalize(query.embed(items.inputs(range(start, n)))).contiguous();
                     ((FloatBuffer) v.createBuffer()).get(out, start * d, n * d);
                 }
             }

@@ -1,0 +1,128 @@
+package org.affengine.train;
+
+import java.awt.image.BufferedImage;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.IntConsumer;
+import org.affengine.data.Features;
+import org.affengine.data.RawImage;
+import org.affengine.models.KerasGraph;
+import org.affengine.models.Layers;
+import org.affengine.models.OpenCvLocal;
+import org.affengine.models.TfjsInput;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Describes photographs for the AFF experiment on photos, one pass per image: the gallery models (GeM over
+ * InceptionV3's mixed7 and over MobileNetV2's block_13_expand_relu, both ImageNet-pretrained and imported from
+ * TF.js; OpenCV SIFT as the local model) and the query model's frozen trunk (the same MobileNetV2 map, averaged
+ * over 2 x 2 cells, which the trainable {@link TrunkHead} takes).
+ */
+final class PhotoDescriber {
+    static final String INCEPTION = "inception_v3";
+    static final String INCEPTION_LAYER = "mixed7";
+    static final String MOBILENET = "mobilenet_v2";
+    static final String MOBILENET_LAYER = "block_13_expand_relu";
+
+    /** n images' raw descriptors: GeM vectors [n x C] row-major, SIFT sets, and trunk maps [n x C x s x s]. */
+    record Described(float[] inception, float[] mobilenet, List<Features.LocalSet> sift, float[] maps) {}
+
+    final KerasGraph inception;
+    final KerasGraph mobilenet;
+    final OpenCvLocal sift;
+    final int inceptionDim;
+    final int mapChannels;
+    final int mapSide;  // after the 2 x 2 average
+
+    PhotoDescriber(Path backbones, int maxLocal) throws IOException {
+        inception = KerasGraph.load(backbones.resolve(INCEPTION));
+        mobilenet = KerasGraph.load(backbones.resolve(MOBILENET));
+        sift = new OpenCvLocal(OpenCvLocal.Kind.SIFT, maxLocal);
+        long[] in = inception.outputShape(INCEPTION_LAYER);
+        long[] mb = mobilenet.outputShape(MOBILENET_LAYER);  // Keras layout: [1, H, W, C]
+        inceptionDim = (int) in[in.length - 1];
+        mapChannels = (int) mb[mb.length - 1];
+        if (mb.length != 4 || mb[1] % 2 != 0 || mb[1] != mb[2]) {
+            throw new IllegalStateException(MOBILENET_LAYER + " is " + java.util.Arrays.toString(mb)
+                    + "; the 2 x 2 average needs a square map of even side");
+        }
+        mapSide = (int) mb[1] / 2;
+    }
+
+    int mapValues() {
+        return mapChannels * mapSide * mapSide;
+    }
+
+    /** Multiply-accumulates per image of the query trunk and of the two pretrained gallery backbones. */
+    long trunkMacs() {
+        return mobilenet.macs(MOBILENET_LAYER);
+    }
+
+    long inceptionMacs() {
+        return inception.macs(INCEPTION_LAYER);
+    }
+
+    /** Describes the images in batches, telling progress the number done after each batch. */
+    Described describe(List<RawImage> images, int batch, IntConsumer progress) {
+        int n = images.size();
+        float[] inc = new float[n * inceptionDim];
+        float[] mob = new float[n * mapChannels];
+        float[] maps = new float[n * mapValues()];
+        List<Features.LocalSet> locals = new ArrayList<>();
+        for (int start = 0; start < n; start += batch) {
+            List<RawImage> part = images.subList(start, Math.min(n, start + batch));
+            int b = part.size();
+            int incSide = (int) inception.inputShape()[0];
+            float[] g = inception.run(TfjsInput.nhwc(part, incSide), b, List.of(INCEPTION_LAYER)).get(INCEPTION_LAYER)
+                    .gem(3);
+            System.arraycopy(g, 0, inc, start * inceptionDim, g.length);
+            trunk(part, mob, start * mapChannels, maps, start * mapValues());
+            for (RawImage img : part) {
+                locals.add(sift.extract(img));
+            }
+            progress.accept(start + b);
+        }
+        return new Described(inc, mob, locals, maps);
+    }
+
+    /** The trunk map of the images (GeM into gem at gemAt, the 2 x 2 average into maps at mapsAt). */
+    void trunk(List<RawImage> images, float[] gem, int gemAt, float[] maps, int mapsAt) {
+        int side = (int) mobilenet.inputShape()[0];
+        int b = images.size();
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            Tensor x = Tensor.create(TfjsInput.nhwc(images, side), b, side, side, 3).permute(0, 3, 1, 2).contiguous();
+            Tensor map = mobilenet.forward(x, Set.of(MOBILENET_LAYER)).get(MOBILENET_LAYER);
+            if (gem != null) {
+                ((FloatBuffer) Layers.gem(map).contiguous().createBuffer()).get(gem, gemAt, b * mapChannels);
+            }
+            Tensor pooled = map.reshape(b, mapChannels, mapSide, 2, mapSide, 2).mean(new long[] {3, 5}, false,
+                    new ScalarTypeOptional()).contiguous();
+            ((FloatBuffer) pooled.createBuffer()).get(maps, mapsAt, b * mapValues());
+        }
+    }
+
+    /** A decoded image as 8-bit RGB. */
+    static RawImage rgb(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        byte[] px = new byte[w * h * 3];
+        int[] row = new int[w];
+        for (int y = 0; y < h; y++) {
+            img.getRGB(0, y, w, 1, row, 0, w);
+            for (int x = 0; x < w; x++) {
+                int i = (y * w + x) * 3;
+                px[i] = (byte) (row[x] >> 16);
+                px[i + 1] = (byte) (row[x] >> 8);
+                px[i + 2] = (byte) row[x];
+            }
+        }
+        return new RawImage(w, h, 3, px);
+    }
+}

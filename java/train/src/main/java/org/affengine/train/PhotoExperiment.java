@@ -1,0 +1,458 @@
+package org.affengine.train;
+
+import static org.bytedeco.pytorch.global.torch.get_num_threads;
+import static org.bytedeco.pytorch.global.torch.manual_seed;
+import static org.bytedeco.pytorch.global.torch.set_num_threads;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
+import javax.imageio.ImageIO;
+import org.affengine.data.Dataset;
+import org.affengine.data.FeatureSpec;
+import org.affengine.data.FeatureStore;
+import org.affengine.data.FeatureStoreWriter;
+import org.affengine.data.Features;
+import org.affengine.data.ImageCodec;
+import org.affengine.data.RawImage;
+import org.affengine.eval.RevisitopEval;
+import org.affengine.eval.RevisitopGround;
+import org.affengine.eval.TrainingStamps;
+import org.affengine.index.ExactIndex;
+import org.affengine.index.Metric;
+import org.affengine.models.LocalVoting;
+import org.affengine.models.PcaWhitening;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The AFF experiment on photographs. Training: instance discrimination over augmented views of the Tux Paint stamps
+ * (every stamp a class; easy and hard views as the benchmark makes them), disjoint from the benchmark's photos.
+ * Gallery: InceptionV3 mixed7 GeM and MobileNetV2 block_13 GeM (ImageNet weights, frozen, PCA-whitened on the
+ * training views) and SIFT (local). Query: the MobileNetV2 trunk up to block_13_expand_relu, frozen, plus a
+ * trainable {@link TrunkHead}. Scored with revisitop easy / medium / hard mAP on the instance benchmark (queries
+ * cropped to their box). Rows as in {@link AffExperiment}: symmetric single models, asymmetric single models
+ * (BCT-style), AFF, the concat-MLP mixer, alpha = 0, two-stage, the symmetric mixer (ceiling) and the untrained
+ * head (floor); plus the measured CPU cost per image of the query side and of the gallery side.
+ */
+public final class PhotoExperiment {
+    /** Everything that decides the outcome; instances 0 takes every stamp. */
+    public record Settings(int instances, int views, int steps, int batch, double lr, double weightDecay,
+                           double alpha, int dim, int layers, int heads, int ffn, int mlpWidth, double scale,
+                           double margin, int whitenDim, int headWidth, int maxLocal, long seed) {
+        public static Settings defaults() {
+            return new Settings(0, 6, 1000, 64, 1e-3, 1e-4, 0.99, 128, 2, 4, 256, 256, 16, 0.2, 256, 256, 64, 1);
+        }
+
+        /** A few minutes: 100 stamps, 2 views each, 120 steps, smaller widths. */
+        public static Settings quick() {
+            return new Settings(100, 2, 120, 32, 1e-3, 1e-4, 0.9, 64, 1, 4, 128, 128, 16, 0.2, 64, 128, 32, 1);
+        }
+
+        AffTrainer.Config trainer(AffTrainer.Schedule schedule, double a) {
+            return new AffTrainer.Config(steps, batch, lr, weightDecay, a, scale, margin, seed, schedule);
+        }
+    }
+
+    /** One setting's revisitop scores (%), its per-image costs (multiply-accumulates), its training time. */
+    public record Row(String id, String setting, String query, String gallery, double easy, double medium,
+                      double hard, double mediumMp10, long queryMacs, long galleryMacs, double trainSeconds) {}
+
+    /**
+     * The outcome. Costs per image measured on this machine at batch 1: the query model (trunk and head) and the
+     * gallery side (both backbones, SIFT, the mixer).
+     */
+    public record Result(int trainInstances, int trainViews, int queries, int galleryImages, Settings settings,
+                         List<Row> rows, double queryMsPerImage, double galleryMsPerImage, double describeSeconds,
+                         double seconds) {
+        public Row row(String id) {
+            return rows.stream().filter(r -> r.id().equals(id)).findFirst().orElseThrow(
+                    () -> new IllegalArgumentException("no row " + id));
+        }
+    }
+
+    private final Settings s;
+    private final AffExperiment.Monitor monitor;
+    private final RevisitopGround gnd;
+    private final PhotoDescriber describer;
+    private List<FeatureSpec> inputs;
+    private FeatureStore trainStore;
+    private FeatureStore galleryStore;
+    private FeatureStore queryStore;
+    private QueryInputs trainMaps;
+    private QueryInputs queryMaps;
+    private List<Features.LocalSet> gallerySift;
+    private List<Features.LocalSet> querySift;
+
+    private PhotoExperiment(Settings s, AffExperiment.Monitor monitor, RevisitopGround gnd, PhotoDescriber d) {
+        this.s = s;
+        this.monitor = monitor;
+        this.gnd = gnd;
+        this.describer = d;
+    }
+
+    /**
+     * Runs everything: training stamps from stampsCache (fetched when missing), the benchmark in benchmark
+     * (revisitop layout), the imported backbones in backbones; feature stores go to work.
+     */
+    public static Result run(List<Path> stamps, Path benchmark, Path backbones, Path work, Settings s,
+                             AffExperiment.Monitor monitor, int workers) throws IOException {
+        long start = System.nanoTime();
+        RevisitopGround gnd = RevisitopGround.read(benchmark.resolve("gnd_instances.pkl"));
+        PhotoExperiment e = new PhotoExperiment(s, monitor, gnd, new PhotoDescriber(backbones, s.maxLocal()));
+        List<Path> chosen = choose(stamps, s.instances());
+        // Describing and the cost measurement use every core per image; training runs settings side by side.
+        int threads = get_num_threads();
+        int cores = Runtime.getRuntime().availableProcessors();
+        set_num_threads(cores);
+        double describeSeconds = e.describe(chosen, benchmark, work);
+        set_num_threads(threads);
+        List<Row> rows = e.rows(workers);
+        set_num_threads(cores);
+        double[] costs = e.measureCosts(benchmark);
+        set_num_threads(threads);
+        return new Result(chosen.size(), chosen.size() * s.views(), gnd.qimlist().size(), gnd.imlist().size(), s,
+                rows, costs[0], costs[1], describeSeconds, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Every stamp, or n spread evenly over the sorted list (so every category keeps a share). */
+    static List<Path> choose(List<Path> stamps, int n) {
+        if (n <= 0 || n >= stamps.size()) {
+            return stamps;
+        }
+        List<Path> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(stamps.get((int) ((long) i * stamps.size() / n)));
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Features
+
+    private double describe(List<Path> stamps, Path benchmark, Path work) throws IOException {
+        long t0 = System.nanoTime();
+        int views = s.views();
+        int nTrain = stamps.size() * views;
+        PhotoDescriber.Described train = describeAll("describe training views", nTrain, i -> {
+            try {
+                return PhotoDescriber.rgb(view(TrainingStamps.read(stamps.get(i / views)), i / views, i % views));
+            } catch (IOException ex) {
+                throw new java.io.UncheckedIOException(ex);
+            }
+        });
+        Path jpg = benchmark.resolve("jpg");
+        PhotoDescriber.Described gallery = describeAll("describe benchmark gallery", gnd.imlist().size(),
+                i -> readJpg(jpg, gnd.imlist().get(i)));
+        PhotoDescriber.Described queries = describeAll("describe benchmark queries", gnd.qimlist().size(),
+                i -> cropped(readJpg(jpg, gnd.qimlist().get(i)), gnd.queries().get(i).bbx()));
+        // Whitening learned on the training views only.
+        PcaWhitening incW = PcaWhitening.fit(train.inception(), describer.inceptionDim, s.whitenDim(), 0.1);
+        PcaWhitening mobW = PcaWhitening.fit(train.mobilenet(), describer.mapChannels, s.whitenDim(), 0.1);
+        FeatureSpec inc = FeatureSpec.global(PhotoDescriber.INCEPTION + "-" + PhotoDescriber.INCEPTION_LAYER
+                + "-gem-pcaw", s.whitenDim(), Map.of("backbone", "InceptionV3 (ImageNet, TF.js), mixed7, GeM p 3",
+                "whitening", "PCA on the training views, shrinkage 0.1"));
+        FeatureSpec mob = FeatureSpec.global(PhotoDescriber.MOBILENET + "-block13-gem-pcaw", s.whitenDim(),
+                Map.of("backbone", "MobileNetV2 (ImageNet, TF.js), block_13_expand_relu, GeM p 3",
+                        "whitening", "PCA on the training views, shrinkage 0.1"));
+        inputs = List.of(inc, mob, describer.sift.spec());
+        trainStore = store(work.resolve("train-features"), "tuxpaint-views", Dataset.Split.TRAIN, train, incW, mobW);
+        galleryStore = store(work.resolve("gallery-features"), "instances-gallery", Dataset.Split.TEST, gallery,
+                incW, mobW);
+        queryStore = store(work.resolve("query-features"), "instances-queries", Dataset.Split.TEST, queries, incW,
+                mobW);
+        int[] labels = new int[nTrain];
+        for (int i = 0; i < nTrain; i++) {
+            labels[i] = i / views;
+        }
+        trainMaps = maps(train.maps(), labels, stamps.size());
+        queryMaps = maps(queries.maps(), new int[gnd.qimlist().size()], 1);
+        gallerySift = gallery.sift();
+        querySift = queries.sift();
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** View v of stamp i: over a background colour drawn for it, easy for even v, hard for odd. */
+    private BufferedImage view(BufferedImage stamp, int i, int v) {
+        SplittableRandom rnd = new SplittableRandom(s.seed() * 1_000_003L + i * 97L + v);
+        int grey = 96 + rnd.nextInt(128);
+        int tint = rnd.nextInt(0x303030);
+        return TrainingStamps.view(stamp, ((grey << 16) | (grey << 8) | grey) ^ tint, v % 2 == 1, 320,
+                rnd.nextLong());
+    }
+
+    private PhotoDescriber.Described describeAll(String label, int n, IntFunction<RawImage> image) {
+        try (AffExperiment.Monitor.Task task = monitor.start(label, n)) {
+            int[] done = {0};
+            List<RawImage> list = new java.util.AbstractList<>() {
+                @Override
+                public RawImage get(int i) {
+                    return image.apply(i);
+                }
+
+                @Override
+                public int size() {
+                    return n;
+                }
+            };
+            return describer.describe(list, 8, upTo -> {
+                while (done[0] < upTo) {
+                    task.step();
+                    done[0]++;
+                }
+            });
+        }
+    }
+
+    private static RawImage readJpg(Path dir, String name) {
+        try {
+            BufferedImage img = ImageIO.read(dir.resolve(name + ".jpg").toFile());
+            if (img == null) {
+                throw new IOException("not an image: " + dir.resolve(name + ".jpg"));
+            }
+            return PhotoDescriber.rgb(img);
+        } catch (IOException ex) {
+            throw new java.io.UncheckedIOException(ex);
+        }
+    }
+
+    private static RawImage cropped(RawImage img, double[] bbx) {
+        return bbx == null ? img : ImageCodec.crop(img, bbx[0], bbx[1], bbx[2], bbx[3]);
+    }
+
+    private FeatureStore store(Path dir, String name, Dataset.Split split, PhotoDescriber.Described d,
+                               PcaWhitening incW, PcaWhitening mobW) throws IOException {
+        int n = d.sift().size();
+        float[] inc = incW.apply(d.inception());
+        float[] mob = mobW.apply(d.mobilenet());
+        deleteTree(dir);
+        try (FeatureStoreWriter w = FeatureStoreWriter.open(dir, name, split, n, 512, inputs)) {
+            for (int i = 0; i < n; i++) {
+                Map<String, float[]> global = new HashMap<>();
+                global.put(inputs.get(0).name(), java.util.Arrays.copyOfRange(inc, i * s.whitenDim(),
+                        (i + 1) * s.whitenDim()));
+                global.put(inputs.get(1).name(), java.util.Arrays.copyOfRange(mob, i * s.whitenDim(),
+                        (i + 1) * s.whitenDim()));
+                w.append(new Features(global, Map.of(inputs.get(2).name(), d.sift().get(i))));
+            }
+        }
+        return FeatureStore.open(dir, inputs);
+    }
+
+    private QueryInputs maps(float[] values, int[] labels, int classes) {
+        int per = describer.mapValues();
+        int side = describer.mapSide;
+        int channels = describer.mapChannels;
+        return new QueryInputs() {
+            @Override
+            public int size() {
+                return labels.length;
+            }
+
+            @Override
+            public int classes() {
+                return classes;
+            }
+
+            @Override
+            public Tensor inputs(int[] indices) {
+                float[] batch = new float[indices.length * per];
+                for (int i = 0; i < indices.length; i++) {
+                    System.arraycopy(values, indices[i] * per, batch, i * per, per);
+                }
+                return Tensor.create(batch, indices.length, channels, side, side);
+            }
+
+            @Override
+            public Tensor labels(int[] indices) {
+                long[] l = new long[indices.length];
+                for (int i = 0; i < indices.length; i++) {
+                    l[i] = labels[indices[i]];
+                }
+                return Tensor.create(l, indices.length);
+            }
+        };
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Settings
+
+    private record Trained(Row row, GalleryEncoder encoder, TrunkHead query, float[] gallery) {}
+
+    private List<Row> rows(int workers) throws IOException {
+        List<Row> rows = new ArrayList<>();
+        long incMacs = describer.inceptionMacs();
+        long trunkMacs = describer.trunkMacs();
+        Map<String, Long> macs = Map.of(inputs.get(0).name(), incMacs, inputs.get(1).name(), trunkMacs,
+                inputs.get(2).name(), 0L);
+        long allMacs = incMacs + trunkMacs;
+        for (FeatureSpec f : inputs) {
+            if (f.kind() == FeatureSpec.Kind.GLOBAL) {
+                SingleFeature single = new SingleFeature(f);
+                rows.add(row("symmetric:" + f.name(), "symmetric " + f.name(), f.name(), f.name(),
+                        AffTrainer.galleryVectors(single, queryStore, 256),
+                        AffTrainer.galleryVectors(single, galleryStore, 256), f.dim(), macs.get(f.name()),
+                        macs.get(f.name()), 0));
+            } else {
+                rows.add(score("symmetric:" + f.name(), "symmetric " + f.name() + " (ratio-test voting)", f.name(),
+                        f.name(), RevisitopEval.evaluate(LocalVoting.rank(querySift, gallerySift, f.dim(), 0.85),
+                                gnd), 0, 0, 0));
+            }
+        }
+        String fused = "all " + inputs.size() + " fused";
+        List<Callable<Trained>> jobs = new ArrayList<>();
+        for (FeatureSpec f : inputs) {
+            jobs.add(() -> train("asymmetric:" + f.name(), "asymmetric " + f.name() + " (BCT-style: frozen "
+                    + "classifier)", f.name(), macs.get(f.name()), () -> new SingleFeature(f),
+                    AffTrainer.Schedule.TWO_STAGE, 1.0, f.dim()));
+        }
+        jobs.add(() -> train("aff", "AFF: transformer mixer, momentum classifier (alpha " + s.alpha() + ")", fused,
+                allMacs, this::mixer, AffTrainer.Schedule.JOINT, s.alpha(), s.dim()));
+        jobs.add(() -> train("mlp", "concat-MLP mixer, momentum classifier (alpha " + s.alpha() + ")", fused,
+                allMacs, () -> new MlpMixer(inputs, s.dim(), s.mlpWidth()), AffTrainer.Schedule.JOINT, s.alpha(),
+                s.dim()));
+        jobs.add(() -> train("coupled", "AFF, coupled classifier (alpha 0)", fused, allMacs, this::mixer,
+                AffTrainer.Schedule.JOINT, 0, s.dim()));
+        jobs.add(() -> train("two-stage", "AFF, two-stage (mixer first, then query model)", fused, allMacs,
+                this::mixer, AffTrainer.Schedule.TWO_STAGE, 1.0, s.dim()));
+        List<Trained> trained = AffExperiment.runAll(jobs, workers);
+        trained.forEach(t -> rows.add(t.row()));
+        Trained aff = trained.stream().filter(t -> t.row().id().equals("aff")).findFirst().orElseThrow();
+        long mixerMacs = allMacs + aff.encoder().macs();
+        rows.add(row("symmetric:mixer", "symmetric mixer (mixer vectors on both sides: gallery ceiling)", fused,
+                fused, AffTrainer.galleryVectors(aff.encoder(), queryStore, 256), aff.gallery(), s.dim(), mixerMacs,
+                mixerMacs, 0));
+        TrunkHead untrained = head(s.dim());
+        rows.add(row("untrained", "untrained head vs the AFF gallery (floor)", untrained.modelName(), fused,
+                AffTrainer.queryVectors(untrained, queryMaps, 256), aff.gallery(), s.dim(), untrained.macs(),
+                mixerMacs, 0));
+        return rows;
+    }
+
+    private DynamicMixer mixer() {
+        return new DynamicMixer(inputs, new DynamicMixer.Config(s.dim(), s.layers(), s.heads(), s.ffn()));
+    }
+
+    private TrunkHead head(int dim) {
+        synchronized (AffTrainer.SEEDING) {
+            manual_seed(s.seed());
+            return new TrunkHead(PhotoDescriber.MOBILENET + "-" + PhotoDescriber.MOBILENET_LAYER,
+                    describer.trunkMacs(), describer.mapChannels, describer.mapSide, s.headWidth(), dim);
+        }
+    }
+
+    private Trained train(String id, String setting, String gallery, long galleryMacs,
+                          Supplier<GalleryEncoder> make, AffTrainer.Schedule schedule, double alpha, int dim) {
+        TrunkHead query;
+        GalleryEncoder encoder;
+        synchronized (AffTrainer.SEEDING) {
+            manual_seed(s.seed());
+            query = new TrunkHead(PhotoDescriber.MOBILENET + "-" + PhotoDescriber.MOBILENET_LAYER,
+                    describer.trunkMacs(), describer.mapChannels, describer.mapSide, s.headWidth(), dim);
+            encoder = make.get();
+        }
+        long t0 = System.nanoTime();
+        int steps = schedule == AffTrainer.Schedule.JOINT ? s.steps() : 2 * s.steps();
+        try (AffExperiment.Monitor.Task task = monitor.start(id, steps)) {
+            AffTrainer.train(encoder, query, trainStore, trainMaps,
+                    s.trainer(schedule, schedule == AffTrainer.Schedule.JOINT ? alpha : 0), task);
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        float[] galleryVectors = AffTrainer.galleryVectors(encoder, galleryStore, 256);
+        Row r = row(id, setting, query.modelName(), gallery, AffTrainer.queryVectors(query, queryMaps, 256),
+                galleryVectors, encoder.dim(), query.macs(), galleryMacs + encoder.macs(), seconds);
+        return new Trained(r, encoder, query, galleryVectors);
+    }
+
+    private Row row(String id, String setting, String query, String gallery, float[] queries, float[] galleryVectors,
+                    int dim, long queryMacs, long galleryMacs, double seconds) {
+        return score(id, setting, query, gallery, RevisitopEval.evaluate(ranks(queries, galleryVectors, dim), gnd),
+                queryMacs, galleryMacs, seconds);
+    }
+
+    private static Row score(String id, String setting, String query, String gallery, RevisitopEval.Result r,
+                             long queryMacs, long galleryMacs, double seconds) {
+        return new Row(id, setting, query, gallery, 100 * r.easy().map(), 100 * r.medium().map(),
+                100 * r.hard().map(), 100 * r.medium().mp(10), queryMacs, galleryMacs, seconds);
+    }
+
+    /** Every query's full ranking of the gallery by inner product. */
+    static int[][] ranks(float[] queries, float[] gallery, int dim) {
+        int n = gallery.length / dim;
+        int nq = queries.length / dim;
+        try (ExactIndex index = new ExactIndex(dim, Metric.INNER_PRODUCT)) {
+            long[] ids = new long[n];
+            for (int i = 0; i < n; i++) {
+                ids[i] = i;
+            }
+            index.add(gallery, ids);
+            int[][] out = new int[nq][];
+            for (int q = 0; q < nq; q++) {
+                long[] ranked = index.search(java.util.Arrays.copyOfRange(queries, q * dim, (q + 1) * dim), n).ids();
+                out[q] = java.util.Arrays.stream(ranked).mapToInt(Math::toIntExact).toArray();
+            }
+            return out;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Costs
+
+    /**
+     * Milliseconds per image at batch 1 on this machine, every core (median of 9 benchmark images, after a
+     * warm-up): the query model (trunk + head) and the gallery side (InceptionV3 and MobileNetV2 GeM, SIFT, the
+     * AFF mixer).
+     */
+    private double[] measureCosts(Path benchmark) {
+        Path jpg = benchmark.resolve("jpg");
+        TrunkHead head = head(s.dim());
+        head.train(false);
+        DynamicMixer mix = mixer();
+        mix.train(false);
+        int reps = Math.min(9, gnd.imlist().size());
+        double[] query = new double[reps];
+        double[] gallery = new double[reps];
+        float[] map = new float[describer.mapValues()];
+        for (int r = -1; r < reps; r++) {
+            RawImage img = readJpg(jpg, gnd.imlist().get(Math.max(r, 0)));
+            long t0 = System.nanoTime();
+            describer.trunk(List.of(img), null, 0, map, 0);
+            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                head.embed(Tensor.create(map, 1, describer.mapChannels, describer.mapSide, describer.mapSide));
+            }
+            long t1 = System.nanoTime();
+            PhotoDescriber.Described d = describer.describe(List.of(img), 1, i -> { });
+            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                GalleryBatches.Batch b = GalleryBatches.load(galleryStore, inputs, new int[] {0});
+                mix.forward(b.features(), b.padding());
+            }
+            long t2 = System.nanoTime();
+            if (r >= 0) {
+                query[r] = (t1 - t0) / 1e6;
+                gallery[r] = (t2 - t1) / 1e6;
+            }
+        }
+        java.util.Arrays.sort(query);
+        java.util.Arrays.sort(gallery);
+        return new double[] {query[reps / 2], gallery[reps / 2]};
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

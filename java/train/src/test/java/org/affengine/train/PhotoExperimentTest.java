@@ -1,0 +1,154 @@
+package org.affengine.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.affengine.data.FeatureStore;
+import org.affengine.eval.InstanceBenchmark;
+import org.affengine.models.KerasGraph;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The photo experiment end to end on a small scale: the real pretrained backbones (extracted from the pinned npm
+ * package and imported), synthetic stamps as the training pool, a small instance benchmark built from synthetic
+ * photos; every setting trains a few steps and is scored.
+ */
+class PhotoExperimentTest {
+    static final Path TOOLS = Path.of("../..").toAbsolutePath().normalize().resolve("tools/tfjs");
+
+    @TempDir
+    static Path dir;
+
+    static Path backbones;
+
+    @BeforeAll
+    static void importBackbones() throws Exception {
+        assertTrue(Files.isDirectory(TOOLS.resolve("node_modules/nsfwjs")),
+                "tools/tfjs has no node_modules: run bin/env.sh (npm ci)");
+        Path extracted = dir.resolve("tfjs");
+        Process p = new ProcessBuilder("node", TOOLS.resolve("extract.js").toString(), extracted.toString(),
+                PhotoDescriber.MOBILENET, PhotoDescriber.INCEPTION).inheritIO().start();
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "node timed out");
+        assertEquals(0, p.exitValue(), "extract.js failed");
+        backbones = dir.resolve("backbones");
+        for (String model : List.of(PhotoDescriber.MOBILENET, PhotoDescriber.INCEPTION)) {
+            KerasGraph.fromTfjs(extracted.resolve(model)).save(backbones.resolve(model), "test");
+        }
+    }
+
+    /** Shapes on a transparent background, as the stamps are. */
+    static BufferedImage stamp(Random random, int size) {
+        BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_ARGB);
+        Graphics2D g = img.createGraphics();
+        for (int i = 0; i < 25; i++) {
+            g.setColor(new Color(random.nextInt(1 << 24)));
+            int x = random.nextInt(size * 3 / 4);
+            int y = random.nextInt(size * 3 / 4);
+            if (i % 2 == 0) {
+                g.fillOval(x, y, 8 + random.nextInt(size / 3), 8 + random.nextInt(size / 3));
+            } else {
+                g.fillRect(x, y, 8 + random.nextInt(size / 3), 8 + random.nextInt(size / 4));
+            }
+        }
+        g.dispose();
+        return img;
+    }
+
+    static BufferedImage photo(Random random, int w, int h) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setColor(new Color(random.nextInt(1 << 24)));
+        g.fillRect(0, 0, w, h);
+        g.drawImage(stamp(random, Math.min(w, h)), 0, 0, null);
+        g.drawImage(stamp(random, Math.min(w, h) / 2), w / 2, h / 2, null);
+        g.dispose();
+        return img;
+    }
+
+    @Test
+    void everySettingTrainsAndIsScored() throws Exception {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        List<Path> stamps = new ArrayList<>();
+        Files.createDirectories(dir.resolve("stamps"));
+        for (int i = 0; i < 6; i++) {
+            Path f = dir.resolve("stamps").resolve("s" + i + ".png");
+            ImageIO.write(stamp(random, 96 + random.nextInt(64)), "png", f.toFile());
+            stamps.add(f);
+        }
+        Path sources = dir.resolve("photos");
+        Files.createDirectories(sources);
+        for (int i = 0; i < 3; i++) {
+            ImageIO.write(photo(random, 240, 180), "jpg", sources.resolve("p" + i + ".jpg").toFile());
+        }
+        Path bench = dir.resolve("bench");
+        InstanceBenchmark.build(sources, bench, new InstanceBenchmark.Config(seed, 2, 2, 1, 1, 160), List.of(),
+                List.of());
+        PhotoExperiment.Settings s = new PhotoExperiment.Settings(0, 2, 8, 8, 1e-3, 1e-4, 0.9, 16, 1, 2, 32, 32, 16,
+                0.2, 8, 16, 8, seed);
+        List<String> started = new ArrayList<>();
+        AffExperiment.Monitor monitor = (label, steps) -> {
+            started.add(label);
+            return new AffExperiment.Monitor.Task() {
+                @Override
+                public void step() {}
+
+                @Override
+                public void close() {}
+            };
+        };
+        Path work = dir.resolve("work");
+        PhotoExperiment.Result r = PhotoExperiment.run(stamps, bench, backbones, work, s, monitor, 2);
+
+        assertEquals(6, r.trainInstances());
+        assertEquals(12, r.trainViews());
+        assertEquals(3, r.queries());
+        assertEquals(12, FeatureStore.open(work.resolve("train-features")).size());
+        assertEquals(r.galleryImages(), FeatureStore.open(work.resolve("gallery-features")).size());
+        List<String> ids = r.rows().stream().map(PhotoExperiment.Row::id).toList();
+        for (String id : List.of("aff", "mlp", "coupled", "two-stage", "symmetric:mixer", "untrained")) {
+            assertTrue(ids.contains(id), id + " missing from " + ids);
+        }
+        assertEquals(12, ids.size(), "3 symmetric, 3 asymmetric, 4 fused, ceiling and floor: " + ids);
+        for (PhotoExperiment.Row row : r.rows()) {
+            for (double v : new double[] {row.easy(), row.medium(), row.hard(), row.mediumMp10()}) {
+                assertTrue(v >= 0 && v <= 100, row.id() + " scored " + v + ", seed " + seed);
+            }
+        }
+        assertTrue(started.contains("aff") && started.contains("two-stage"), "trainings reported: " + started);
+        // The query side is the MobileNetV2 trunk and a head; the gallery side adds InceptionV3, SIFT and the mixer.
+        PhotoExperiment.Row aff = r.row("aff");
+        assertTrue(aff.queryMacs() * 10 < aff.galleryMacs(), aff.queryMacs() + " vs " + aff.galleryMacs());
+        assertTrue(r.queryMsPerImage() > 0 && r.queryMsPerImage() < r.galleryMsPerImage(),
+                r.queryMsPerImage() + " ms vs " + r.galleryMsPerImage() + " ms");
+
+        PhotoReport.write(r, work);
+        assertTrue(Files.readString(work.resolve("table.md")).contains("| AFF: transformer mixer"));
+        assertNotNull(ImageIO.read(work.resolve("map.png").toFile()));
+        assertTrue(Files.size(work.resolve("results.json")) > 1000);
+    }
+
+    @Test
+    void chooseSpreadsOverTheList() {
+        List<Path> all = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            all.add(Path.of("s" + i));
+        }
+        assertEquals(all, PhotoExperiment.choose(all, 0));
+        assertEquals(all, PhotoExperiment.choose(all, 20));
+        assertEquals(List.of(Path.of("s0"), Path.of("s3"), Path.of("s6")), PhotoExperiment.choose(all, 3));
+    }
+}

@@ -448,7 +448,7 @@ __global__ void __launch_bounds__(kSelectThreads) select_stream_kernel(
 }
 
 // The single pass's merge, one block per query: each warp merges a share of the blocks' lists (k each, best first;
-// four loads in flight), then warp 0 merges the warps' lists and writes the query's top k.
+// four loads in flight), then the warps' lists are merged pairwise and warp 0 writes the query's top k.
 constexpr int kSelectMergeThreads = 1024;
 
 __global__ void __launch_bounds__(kSelectMergeThreads) select_merge_kernel(
@@ -469,14 +469,19 @@ __global__ void __launch_bounds__(kSelectMergeThreads) select_merge_kernel(
 #pragma unroll
     for (int a = 0; a < AHEAD; ++a) warp_merge(s, r, next[a].score, next[a].row, ids);
   }
+  // The warps' lists, merged pairwise in log2(W) rounds.
   __shared__ float list_s[W][32];
   __shared__ int list_r[W][32];
-  list_s[w][lane] = s;
-  list_r[w][lane] = r;
-  __syncthreads();
-  if (w != 0) return;
-  for (int other = 1; other < W; ++other) warp_merge(s, r, list_s[other][lane], list_r[other][lane], ids);
-  if (lane < k) {
+  for (int half = W / 2; half > 0; half /= 2) {
+    if (w >= half && w < 2 * half) {
+      list_s[w - half][lane] = s;
+      list_r[w - half][lane] = r;
+    }
+    __syncthreads();
+    if (w < half) warp_merge(s, r, list_s[w][lane], list_r[w][lane], ids);
+    __syncthreads();
+  }
+  if (w == 0 && lane < k) {
     run_s[int64_t(q) * k + lane] = s;
     run_r[int64_t(q) * k + lane] = r;
   }
@@ -789,7 +794,7 @@ struct CudaExactIndex::Impl {
     if (dim <= 128) return select_launch<NQ, 1, 8, 16>(nq, q, k, cap);
     switch ((dim + 255) / 256) {
       case 1: return select_launch<NQ, 1, 8, 32>(nq, q, k, cap);
-      case 2: return select_launch<NQ, 2, 4, 32>(nq, q, k, cap);
+      case 2: return select_launch<NQ, 2, NQ == 1 ? 8 : 4, 32>(nq, q, k, cap);
       case 3: return select_launch<NQ, 3, 2, 32>(nq, q, k, cap);
       default: return select_launch<NQ, 4, 2, 32>(nq, q, k, cap);
     }

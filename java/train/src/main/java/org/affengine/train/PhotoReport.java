@@ -61,8 +61,8 @@ public final class PhotoReport {
 
     static byte[] chart(PhotoExperiment.Result r) throws IOException {
         int rowH = 42;
-        int labelW = 230;
-        int w = 900;
+        int labelW = 330;
+        int w = 1000;
         int h = 60 + rowH * r.rows().size();
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();

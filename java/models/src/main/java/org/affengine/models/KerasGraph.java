@@ -9,6 +9,7 @@ import static org.bytedeco.pytorch.global.torch.linear;
 import static org.bytedeco.pytorch.global.torch.max_pool2d;
 import static org.bytedeco.pytorch.global.torch.ones;
 import static org.bytedeco.pytorch.global.torch.softmax;
+import static org.bytedeco.pytorch.global.torch.zeros_like;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -252,22 +253,26 @@ public final class KerasGraph {
                 continue;
             }
             todo.addAll(l.inputs());
-            long[] out = shape.get(l.name());
-            switch (l.kind()) {
-                case "Conv2D" -> {
-                    long[] k = pair(l.config().path("kernel_size"));
-                    long in = shape.get(l.inputs().get(0))[1];
-                    total += out[1] * out[2] * out[3] * k[0] * k[1] * in;
-                }
-                case "DepthwiseConv2D" -> {
-                    long[] k = pair(l.config().path("kernel_size"));
-                    total += out[1] * out[2] * out[3] * k[0] * k[1];
-                }
-                case "Dense" -> total += out[1] * shape.get(l.inputs().get(0))[1];
-                default -> { }
-            }
+            total += layerMacs(l, shape);
         }
         return total;
+    }
+
+    /** One layer's multiply-accumulates per image, from the output shapes (NCHW) of it and its inputs. */
+    private static long layerMacs(Layer l, Map<String, long[]> shape) {
+        long[] out = shape.get(l.name());
+        return switch (l.kind()) {
+            case "Conv2D" -> {
+                long[] k = pair(l.config().path("kernel_size"));
+                yield out[1] * out[2] * out[3] * k[0] * k[1] * shape.get(l.inputs().get(0))[1];
+            }
+            case "DepthwiseConv2D" -> {
+                long[] k = pair(l.config().path("kernel_size"));
+                yield out[1] * out[2] * out[3] * k[0] * k[1];
+            }
+            case "Dense" -> out[1] * shape.get(l.inputs().get(0))[1];
+            default -> 0;
+        };
     }
 
     /** A layer's output shape for one image in Keras layout: [1, H, W, C] for feature maps, [1, units] otherwise. */
@@ -365,26 +370,43 @@ public final class KerasGraph {
      * branches, not every layer's output).
      */
     public Map<String, Tensor> forward(Tensor nchw, Set<String> wanted) {
+        Map<String, Tensor> live = new HashMap<>();
+        live.put(inputName, nchw.alias());  // its own handle, so freeing it leaves the caller's valid
+        List<Layer> chain = layers.stream().filter(l -> !l.name().equals(inputName)).toList();
+        return execute(chain, live, Layer::weights, wanted);
+    }
+
+    /**
+     * Runs chain (layers in graph order, each reading layers in live or earlier in chain) up to the last wanted
+     * layer, with each layer's weights from weights; frees what no later layer in chain reads.
+     */
+    private static Map<String, Tensor> execute(List<Layer> chain, Map<String, Tensor> live,
+                                               java.util.function.Function<Layer, Map<String, Tensor>> weights,
+                                               Set<String> wanted) {
         Map<String, Integer> readers = new HashMap<>();
-        int last = 0;
-        for (int i = 0; i < layers.size(); i++) {
-            for (String in : layers.get(i).inputs()) {
+        int last = -1;
+        for (int i = 0; i < chain.size(); i++) {
+            for (String in : chain.get(i).inputs()) {
                 readers.merge(in, 1, Integer::sum);
             }
-            if (wanted.contains(layers.get(i).name())) {
+            if (wanted.contains(chain.get(i).name())) {
                 last = i;
             }
         }
-        Map<String, Tensor> live = new HashMap<>();
         Map<String, Tensor> out = new LinkedHashMap<>();
+        live.forEach((name, t) -> {
+            if (wanted.contains(name)) {
+                out.put(name, t);
+            }
+        });
         for (int i = 0; i <= last; i++) {
-            Layer l = layers.get(i);
+            Layer l = chain.get(i);
             List<Tensor> in = new ArrayList<>();
             for (String name : l.inputs()) {
                 in.add(live.get(name));
             }
-            Tensor y = l.name().equals(inputName) ? nchw : apply(l, in);
-            if (in.contains(y) || y == nchw) {
+            Tensor y = apply(l, weights.apply(l), in);
+            if (in.contains(y)) {
                 y = y.alias();  // a pass-through layer: its own handle, so freeing either leaves the other valid
             }
             live.put(l.name(), y);
@@ -400,22 +422,158 @@ public final class KerasGraph {
         return out;
     }
 
-    private Tensor apply(Layer l, List<Tensor> in) {
+    /**
+     * The layers after {@code from} that {@code to} depends on, as a trainable module initialised with this graph's
+     * weights (the graph itself stays as imported). It runs on from's output and returns to's. Each convolution,
+     * dense and batch-norm scale or shift weight w0 becomes w0 + step * delta with delta a parameter starting at
+     * zero: Adam moves delta by about the learning rate per step, so step scales how fast the pretrained weights
+     * move relative to new layers, and weight decay pulls them back toward the pretrained values rather than toward
+     * zero. Batch-norm statistics stay as imported (normalisation as at inference, the usual choice when
+     * fine-tuning with small batches). An empty segment (from equals to) passes its input through. Refused when a
+     * layer in it reads a layer before from.
+     */
+    public synchronized Segment segment(String from, String to, double step) {
+        Layer first = byName.get(from);
+        Layer last = byName.get(to);
+        if (first == null || last == null) {
+            throw new IllegalArgumentException("no layer " + (first == null ? from : to));
+        }
+        if (!(step > 0)) {
+            throw new IllegalArgumentException("step must be > 0, not " + step);
+        }
+        int cut = layers.indexOf(first);
+        if (layers.indexOf(last) < cut) {
+            throw new IllegalArgumentException(to + " comes before " + from);
+        }
+        Set<String> needed = new java.util.HashSet<>();
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(to));
+        while (!todo.isEmpty()) {
+            String name = todo.pop();
+            if (name.equals(from) || !needed.add(name)) {
+                continue;
+            }
+            Layer l = byName.get(name);
+            if (layers.indexOf(l) <= cut) {
+                throw new IllegalArgumentException("layer " + to + " depends on " + name + ", which the cut at "
+                        + from + " does not give");
+            }
+            todo.addAll(l.inputs());
+        }
+        List<Layer> chain = layers.stream().filter(l -> needed.contains(l.name())).toList();
+        return new Segment(from, to, chain, shapes(from).get(from), step);
+    }
+
+    /** A trainable run of layers of the graph; see {@link #segment}. */
+    public static final class Segment extends org.bytedeco.pytorch.Module {
+        private static final Set<String> TRAINED = Set.of("kernel", "bias", "gamma", "beta");
+        private final String from;
+        private final String to;
+        private final List<Layer> chain;
+        private final Map<String, Map<String, Tensor>> pretrained = new HashMap<>();
+        private final Map<String, Map<String, Tensor>> deltas = new HashMap<>();
+        private final Scalar step;
+        private final long[] fromShape;
+
+        private Segment(String from, String to, List<Layer> chain, long[] fromShape, double step) {
+            this.from = from;
+            this.to = to;
+            this.chain = chain;
+            this.fromShape = fromShape;
+            this.step = new Scalar(step);
+            keep(this.step);
+            for (Layer l : chain) {
+                Map<String, Tensor> base = new LinkedHashMap<>();
+                Map<String, Tensor> delta = new LinkedHashMap<>();
+                // Our own handles share the registered tensors; the references register_* return point into the
+                // module's table and dangle once it grows.
+                l.weights().forEach((name, w) -> {
+                    String key = l.name() + "/" + name;
+                    Tensor held = w.detach().clone();
+                    keep(held);
+                    register_buffer(key, held);
+                    base.put(name, held);
+                    if (TRAINED.contains(name)) {
+                        Tensor d = zeros_like(w);
+                        keep(d);
+                        register_parameter(key + "/delta", d, true);
+                        delta.put(name, d);
+                    }
+                });
+                pretrained.put(l.name(), base);
+                deltas.put(l.name(), delta);
+            }
+        }
+
+        /** A layer's weights as they stand: pretrained + step * delta. */
+        private Map<String, Tensor> weights(Layer l) {
+            Map<String, Tensor> w = new LinkedHashMap<>(pretrained.get(l.name()));
+            deltas.get(l.name()).forEach((name, d) -> w.put(name, w.get(name).add(d, step)));
+            return w;
+        }
+
+        /** to's output for from's output [B, C, H, W]. */
+        public Tensor forward(Tensor x) {
+            if (chain.isEmpty()) {
+                return x;
+            }
+            Map<String, Tensor> live = new HashMap<>();
+            live.put(from, x.alias());
+            return execute(chain, live, this::weights, Set.of(to)).get(to);
+        }
+
+        public String from() {
+            return from;
+        }
+
+        public String to() {
+            return to;
+        }
+
+        /** Number of layers in it. */
+        public int layerCount() {
+            return chain.size();
+        }
+
+        /**
+         * Multiply-accumulates per image of its convolutions and dense layers on an input of channels x height x
+         * width (from a dry run on zeros).
+         */
+        public long macs(long height, long width) {
+            long[] in = {1, fromShape[1], height, width};
+            Map<String, long[]> shape = new HashMap<>();
+            shape.put(from, in);
+            try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+                Map<String, Tensor> live = new HashMap<>();
+                live.put(from, org.bytedeco.pytorch.global.torch.zeros(in, new TensorOptions(ScalarType.Float)));
+                Set<String> all = new java.util.HashSet<>();
+                chain.forEach(l -> all.add(l.name()));
+                execute(chain, live, this::weights, all).forEach((name, t) ->
+                        shape.put(name, t.sizes().vec().get()));
+            }
+            long total = 0;
+            for (Layer l : chain) {
+                total += layerMacs(l, shape);
+            }
+            return total;
+        }
+    }
+
+    private static Tensor apply(Layer l, Map<String, Tensor> weights, List<Tensor> in) {
         JsonNode c = l.config();
         Tensor x = in.isEmpty() ? null : in.get(0);
         return switch (l.kind()) {
             case "Conv2D", "DepthwiseConv2D" -> {
                 long[] k = pair(c.path("kernel_size")), s = pair(c.path("strides")), d = pair(c.path("dilation_rate"));
                 Tensor padded = samePadding(x, c, k, s, d, 0.0);
-                Tensor w = l.weights().get("kernel");
+                Tensor w = weights.get("kernel");
                 long groups = l.kind().equals("Conv2D") ? 1 : x.size(1);
-                TensorOptional bias = l.weights().containsKey("bias") ? new TensorOptional(l.weights().get("bias"))
+                TensorOptional bias = weights.containsKey("bias") ? new TensorOptional(weights.get("bias"))
                         : new TensorOptional();
                 yield activation(conv2d(padded, w, bias, s, new long[] {0, 0}, d, groups),
                         c.path("activation").asText("linear"), l);
             }
             case "BatchNormalization" -> {
-                Map<String, Tensor> w = l.weights();
+                Map<String, Tensor> w = weights;
                 TensorOptional gamma = w.containsKey("gamma") ? new TensorOptional(w.get("gamma")) : new TensorOptional();
                 TensorOptional beta = w.containsKey("beta") ? new TensorOptional(w.get("beta")) : new TensorOptional();
                 yield batch_norm(x, gamma, beta, new TensorOptional(w.get("moving_mean")),
@@ -466,9 +624,9 @@ public final class KerasGraph {
             case "GlobalAveragePooling2D" -> x.mean(new long[] {2, 3}, false, new ScalarTypeOptional());
             case "Flatten" -> (x.dim() == 4 ? x.permute(0, 2, 3, 1) : x).reshape(x.size(0), -1);  // Keras: NHWC order
             case "Dense" -> {
-                TensorOptional bias = l.weights().containsKey("bias") ? new TensorOptional(l.weights().get("bias"))
+                TensorOptional bias = weights.containsKey("bias") ? new TensorOptional(weights.get("bias"))
                         : new TensorOptional();
-                yield activation(linear(x, l.weights().get("kernel"), bias), c.path("activation").asText("linear"), l);
+                yield activation(linear(x, weights.get("kernel"), bias), c.path("activation").asText("linear"), l);
             }
             case "Dropout" -> x;
             default -> throw new IllegalArgumentException("layer " + l.name() + ": " + l.kind() + " is not supported");
@@ -584,7 +742,7 @@ public final class KerasGraph {
     }
 
     /** Weights live as long as the graph, also when it was built inside a caller's PointerScope. */
-    private static void keep(Tensor t) {
+    private static void keep(org.bytedeco.javacpp.Pointer t) {
         t.retainReference();
     }
 

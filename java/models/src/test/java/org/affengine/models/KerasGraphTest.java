@@ -21,6 +21,9 @@ import java.util.concurrent.TimeUnit;
 import org.affengine.data.Dataset;
 import org.affengine.data.FashionMnist;
 import org.affengine.data.RawImage;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -92,6 +95,71 @@ class KerasGraphTest {
         assertArrayEquals(new long[] {1, 8, 8, 2048}, ours.get("mixed10").shape());
         long macs = g.macs("dense_3");  // InceptionV3 at 299 px: about 5.7 G multiply-accumulates
         assertTrue(macs > 5_500_000_000L && macs < 6_000_000_000L, "InceptionV3 MACs " + macs);
+    }
+
+    /**
+     * A segment starts as the imported layers (same output as the whole graph, same MACs), trains through its
+     * offsets (gradients reach them; moving them changes its output, not the graph's), and refuses cuts it cannot
+     * start from.
+     */
+    @Test
+    void segmentRunsTheLayersAfterACutAndTrains() throws Exception {
+        KerasGraph g = KerasGraph.fromTfjs(models.resolve("mobilenet_v2"));
+        String from = "block_11_add";
+        String to = "block_13_expand_relu";
+        Tensor x = Tensor.create(TfjsInput.nhwc(images(2, 224), 224), 2, 224, 224, 3).permute(0, 3, 1, 2).contiguous();
+        Map<String, Tensor> whole;
+        try (NoGradGuard guard = new NoGradGuard()) {
+            whole = g.forward(x, java.util.Set.of(from, to));
+        }
+        KerasGraph.Segment segment = g.segment(from, to, 0.1);
+        assertEquals(12, segment.layerCount(), "block 12's 9 layers and block_13_expand's 3");
+        float[] expected = floats(whole.get(to));
+        Tensor y = segment.forward(whole.get(from));
+        assertTrue(maxRelative(floats(y), expected) < 1e-6, "segment vs whole graph");
+        assertEquals(g.macs(to) - g.macs(from), segment.macs(14, 14));
+        assertEquals((g.macs(to) - g.macs(from)) / 4, segment.macs(7, 7));
+
+        TensorVector params = segment.parameters();
+        assertEquals(12, params.size(), "4 convolution kernels (no biases), 4 BN scales, 4 BN shifts");
+        y.square().mean().backward();
+        for (long i = 0; i < params.size(); i++) {
+            assertTrue(params.get(i).grad().abs().sum().item_float() > 0, "no gradient for parameter " + i);
+        }
+        try (NoGradGuard guard = new NoGradGuard()) {
+            for (long i = 0; i < params.size(); i++) {
+                params.get(i).add_(params.get(i).grad().sign());
+            }
+            float[] moved = floats(segment.forward(whole.get(from)));
+            assertTrue(maxRelative(moved, expected) > 1e-3, "moving the offsets changes the output");
+            assertTrue(maxRelative(floats(g.forward(x, java.util.Set.of(to)).get(to)), expected) < 1e-6,
+                    "the graph stays as imported");
+        }
+
+        assertEquals(0, g.segment(to, to, 1).layerCount());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> g.segment("block_12_expand", "block_12_add", 1));
+        assertTrue(e.getMessage().contains("block_11_add"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> g.segment(to, from, 1));
+        assertThrows(IllegalArgumentException.class, () -> g.segment("no_such_layer", to, 1));
+        assertThrows(IllegalArgumentException.class, () -> g.segment(from, to, 0));
+    }
+
+    private static float[] floats(Tensor t) {
+        Tensor c = t.detach().contiguous();
+        float[] v = new float[Math.toIntExact(c.numel())];
+        ((java.nio.FloatBuffer) c.createBuffer()).get(v);
+        return v;
+    }
+
+    private static double maxRelative(float[] a, float[] b) {
+        double diff = 0;
+        double scale = 0;
+        for (int i = 0; i < a.length; i++) {
+            diff = Math.max(diff, Math.abs(a[i] - b[i]));
+            scale = Math.max(scale, Math.abs(b[i]));
+        }
+        return diff / scale;
     }
 
     @Test

@@ -95,8 +95,8 @@ public final class AffTrainer {
         Tensor psiMix;
         synchronized (SEEDING) {
             manual_seed(c.seed());
-            psiMix = heads.register_parameter("psi_mix", randn(images.classes(), encoder.dim())
-                    .mul(new Scalar(0.01)));
+            psiMix = randn(images.classes(), encoder.dim()).mul(new Scalar(0.01));
+            heads.register_parameter("psi_mix", psiMix);  // shares psiMix's storage (see DynamicMixer)
         }
         Random random = new Random(c.seed());
         Run run = new Run(c, progress);

@@ -42,8 +42,10 @@ public final class DynamicMixer extends GalleryEncoder {
             projections.add(register_module("project_" + s.name().replace('.', '_').replace('-', '_'),
                     new LinearImpl(s.dim(), config.dim())));
         }
-        fusion = register_parameter("fusion_token", org.bytedeco.pytorch.global.torch.randn(1, 1, config.dim())
-                .mul(new Scalar(0.02)));
+        // Our own handle on the parameter: the reference register_parameter returns points into the module's
+        // table, which moves when the table grows.
+        fusion = org.bytedeco.pytorch.global.torch.randn(1, 1, config.dim()).mul(new Scalar(0.02));
+        register_parameter("fusion_token", fusion);
         for (int c = 0; c < config.layers(); c++) {
             TransformerEncoderLayerOptions o = new TransformerEncoderLayerOptions(config.dim(), config.heads());
             o.dim_feedforward().put(config.ffn());

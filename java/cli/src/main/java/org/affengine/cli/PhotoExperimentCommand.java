@@ -13,9 +13,9 @@ import picocli.CommandLine.Option;
 
 @Command(name = "photo-experiment", mixinStandardHelpOptions = true, description = "The AFF experiment on "
         + "photographs: trains on augmented views of the Tux Paint stamps (fetched with apt-get download when "
-        + "missing), with the ImageNet backbones imported from TF.js as gallery models and a head on a frozen "
-        + "MobileNetV2 trunk as the query model, and scores every setting on the instance benchmark. Writes "
-        + "table.md, results.json and map.png.")
+        + "missing), with the ImageNet backbones imported from TF.js as gallery models and a MobileNetV2-initialised "
+        + "query model (frozen trunk, fine-tuned last layers, new head), and scores every setting on the instance "
+        + "benchmark. Writes table.md, results.json and map.png.")
 final class PhotoExperimentCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "A few minutes: 100 stamps x 2 views, 120 steps, smaller widths.")
     boolean quick;
@@ -42,6 +42,15 @@ final class PhotoExperimentCommand implements Callable<Integer> {
     @Option(names = "--instances", description = "Training stamps (default every one; quick 100).")
     Integer instances;
 
+    @Option(names = "--trunk-cut", description = "MobileNetV2 layer up to which the query model stays frozen; the "
+            + "layers after it, up to block_13_expand_relu, are fine-tuned (default block_11_add; quick block_12_add; "
+            + "block_13_expand_relu freezes the whole trunk).")
+    String trunkCut;
+
+    @Option(names = "--tuned-step", description = "How fast the fine-tuned MobileNetV2 layers move relative to new "
+            + "layers (default 0.1).")
+    Double tunedStep;
+
     @Option(names = "--seed", defaultValue = "1")
     long seed;
 
@@ -57,7 +66,8 @@ final class PhotoExperimentCommand implements Callable<Integer> {
         PhotoExperiment.Settings s = new PhotoExperiment.Settings(instances != null ? instances : d.instances(),
                 d.views(), steps != null ? steps : d.steps(), d.batch(), d.lr(), d.weightDecay(), d.alpha(), d.dim(),
                 d.layers(), d.heads(), d.ffn(), d.mlpWidth(), d.scale(), d.margin(), d.whitenDim(), d.headWidth(),
-                d.maxLocal(), seed);
+                d.maxLocal(), seed, trunkCut != null ? trunkCut : d.trunkCut(),
+                tunedStep != null ? tunedStep : d.tunedStep());
         if (!Files.exists(benchmark.resolve("gnd_instances.pkl"))) {
             if (new picocli.CommandLine(new MakeInstancesCommand()).execute("--out", benchmark.toString(), "--seed",
                     "1") != 0) {

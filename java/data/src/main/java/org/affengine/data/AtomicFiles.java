@@ -1,7 +1,10 @@
 package org.affengine.data;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,13 +19,22 @@ public final class AtomicFiles {
 
     /** Writes dir/name through a temporary file: write, fsync, rename over the old one, fsync the directory. */
     public static void write(Path dir, String name, byte[] data) throws IOException {
+        write(dir, name, out -> out.write(data));
+    }
+
+    /** Content written to a stream (for files too large to build in memory first). */
+    public interface Body {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /** As {@link #write(Path, String, byte[])}, with the content streamed by body. */
+    public static void write(Path dir, String name, Body body) throws IOException {
         Path tmp = dir.resolve(name + ".tmp");
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer buf = ByteBuffer.wrap(data);
-            while (buf.hasRemaining()) {
-                out.write(buf);
-            }
+            OutputStream buffered = new BufferedOutputStream(Channels.newOutputStream(out), 1 << 16);
+            body.writeTo(buffered);
+            buffered.flush();
             out.force(true);
         }
         Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -22,8 +22,9 @@ import org.bytedeco.pytorch.Tensor;
 /**
  * Describes photographs for the AFF experiment on photos, one pass per image: the gallery models (GeM over
  * InceptionV3's mixed7 and over MobileNetV2's block_13_expand_relu, both ImageNet-pretrained and imported from
- * TF.js; OpenCV SIFT as the local model) and the query model's frozen trunk (the same MobileNetV2 map, averaged
- * over 2 x 2 cells, which the trainable {@link TrunkHead} takes).
+ * TF.js; OpenCV SIFT as the local model) and the query model's frozen trunk: MobileNetV2 up to a cut layer at or
+ * before block_13_expand_relu, its map averaged over 2 x 2 cells, which the trainable {@link TrunkHead} takes (the
+ * MobileNetV2 layers after the cut, fine-tuned, then a head).
  */
 final class PhotoDescriber {
     static final String INCEPTION = "inception_v3";
@@ -34,34 +35,52 @@ final class PhotoDescriber {
     /** n images' raw descriptors: GeM vectors [n x C] row-major, SIFT sets, and trunk maps [n x C x s x s]. */
     record Described(float[] inception, float[] mobilenet, List<Features.LocalSet> sift, float[] maps) {}
 
+    final Path backbones;
     final KerasGraph inception;
     final KerasGraph mobilenet;
     final OpenCvLocal sift;
+    final String trunkCut;
     final int inceptionDim;
+    final int mobilenetDim;
     final int mapChannels;
     final int mapSide;  // after the 2 x 2 average
 
-    PhotoDescriber(Path backbones, int maxLocal) throws IOException {
+    /** trunkCut: the MobileNetV2 layer whose map the query trunk ends with (at or before block_13_expand_relu). */
+    PhotoDescriber(Path backbones, int maxLocal, String trunkCut) throws IOException {
+        this.backbones = backbones;
         inception = KerasGraph.load(backbones.resolve(INCEPTION));
         mobilenet = KerasGraph.load(backbones.resolve(MOBILENET));
         sift = new OpenCvLocal(OpenCvLocal.Kind.SIFT, maxLocal);
+        this.trunkCut = trunkCut;
         long[] in = inception.outputShape(INCEPTION_LAYER);
-        long[] mb = mobilenet.outputShape(MOBILENET_LAYER);  // Keras layout: [1, H, W, C]
+        long[] gallery = mobilenet.outputShape(MOBILENET_LAYER);
+        long[] mb = mobilenet.outputShape(trunkCut);  // Keras layout: [1, H, W, C]
         inceptionDim = (int) in[in.length - 1];
+        mobilenetDim = (int) gallery[gallery.length - 1];
         mapChannels = (int) mb[mb.length - 1];
         if (mb.length != 4 || mb[1] % 2 != 0 || mb[1] != mb[2]) {
-            throw new IllegalStateException(MOBILENET_LAYER + " is " + java.util.Arrays.toString(mb)
+            throw new IllegalArgumentException(trunkCut + " is " + java.util.Arrays.toString(mb)
                     + "; the 2 x 2 average needs a square map of even side");
         }
         mapSide = (int) mb[1] / 2;
+        mobilenet.segment(trunkCut, MOBILENET_LAYER, 1).close();  // refuses a cut the query model cannot start from
+    }
+
+    /** The query model's MobileNetV2 layers after the cut, trainable (step: see {@link KerasGraph#segment}). */
+    KerasGraph.Segment tunedLayers(double step) {
+        return mobilenet.segment(trunkCut, MOBILENET_LAYER, step);
     }
 
     int mapValues() {
         return mapChannels * mapSide * mapSide;
     }
 
-    /** Multiply-accumulates per image of the query trunk and of the two pretrained gallery backbones. */
+    /** Multiply-accumulates per image of the query's frozen trunk, of the MobileNetV2 gallery model, of InceptionV3. */
     long trunkMacs() {
+        return mobilenet.macs(trunkCut);
+    }
+
+    long mobilenetMacs() {
         return mobilenet.macs(MOBILENET_LAYER);
     }
 
@@ -73,7 +92,7 @@ final class PhotoDescriber {
     Described describe(List<RawImage> images, int batch, IntConsumer progress) {
         int n = images.size();
         float[] inc = new float[n * inceptionDim];
-        float[] mob = new float[n * mapChannels];
+        float[] mob = new float[n * mobilenetDim];
         float[] maps = new float[n * mapValues()];
         List<Features.LocalSet> locals = new ArrayList<>();
         for (int start = 0; start < n; start += batch) {
@@ -83,7 +102,7 @@ final class PhotoDescriber {
             float[] g = inception.run(TfjsInput.nhwc(part, incSide), b, List.of(INCEPTION_LAYER)).get(INCEPTION_LAYER)
                     .gem(3);
             System.arraycopy(g, 0, inc, start * inceptionDim, g.length);
-            trunk(part, mob, start * mapChannels, maps, start * mapValues());
+            trunk(part, mob, start * mobilenetDim, maps, start * mapValues());
             for (RawImage img : part) {
                 locals.add(sift.extract(img));
             }
@@ -92,18 +111,23 @@ final class PhotoDescriber {
         return new Described(inc, mob, locals, maps);
     }
 
-    /** The trunk map of the images (GeM into gem at gemAt, the 2 x 2 average into maps at mapsAt). */
+    /**
+     * The trunk map of the images (the cut layer's map averaged 2 x 2, into maps at mapsAt) and, unless gem is null,
+     * the MobileNetV2 gallery model's GeM (into gem at gemAt).
+     */
     void trunk(List<RawImage> images, float[] gem, int gemAt, float[] maps, int mapsAt) {
         int side = (int) mobilenet.inputShape()[0];
         int b = images.size();
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             Tensor x = Tensor.create(TfjsInput.nhwc(images, side), b, side, side, 3).permute(0, 3, 1, 2).contiguous();
-            Tensor map = mobilenet.forward(x, Set.of(MOBILENET_LAYER)).get(MOBILENET_LAYER);
+            java.util.Map<String, Tensor> out = mobilenet.forward(x, gem == null ? Set.of(trunkCut)
+                    : Set.of(trunkCut, MOBILENET_LAYER));
             if (gem != null) {
-                ((FloatBuffer) Layers.gem(map).contiguous().createBuffer()).get(gem, gemAt, b * mapChannels);
+                ((FloatBuffer) Layers.gem(out.get(MOBILENET_LAYER)).contiguous().createBuffer()).get(gem, gemAt,
+                        b * mobilenetDim);
             }
-            Tensor pooled = map.reshape(b, mapChannels, mapSide, 2, mapSide, 2).mean(new long[] {3, 5}, false,
-                    new ScalarTypeOptional()).contiguous();
+            Tensor pooled = out.get(trunkCut).reshape(b, mapChannels, mapSide, 2, mapSide, 2).mean(new long[] {3, 5},
+                    false, new ScalarTypeOptional()).contiguous();
             ((FloatBuffer) pooled.createBuffer()).get(maps, mapsAt, b * mapValues());
         }
     }

@@ -37,24 +37,31 @@ import org.bytedeco.pytorch.Tensor;
  * The AFF experiment on photographs. Training: instance discrimination over augmented views of the Tux Paint stamps
  * (every stamp a class; easy and hard views as the benchmark makes them), disjoint from the benchmark's photos.
  * Gallery: InceptionV3 mixed7 GeM and MobileNetV2 block_13 GeM (ImageNet weights, frozen, PCA-whitened on the
- * training views) and SIFT (local). Query: the MobileNetV2 trunk up to block_13_expand_relu, frozen, plus a
- * trainable {@link TrunkHead}. Scored with revisitop easy / medium / hard mAP on the instance benchmark (queries
+ * training views) and SIFT (local). Query: MobileNetV2 initialised from the same ImageNet weights, frozen up to a cut
+ * layer, fine-tuned from there to block_13_expand_relu, plus a new head ({@link TrunkHead}). Scored with revisitop easy / medium / hard mAP on the instance benchmark (queries
  * cropped to their box). Rows as in {@link AffExperiment}: symmetric single models, asymmetric single models
  * (BCT-style), AFF, the concat-MLP mixer, alpha = 0, two-stage, the symmetric mixer (ceiling) and the untrained
  * head (floor); plus the measured CPU cost per image of the query side and of the gallery side.
  */
 public final class PhotoExperiment {
-    /** Everything that decides the outcome; instances 0 takes every stamp. */
+    /**
+     * Everything that decides the outcome; instances 0 takes every stamp. trunkCut: the MobileNetV2 layer up to which
+     * the query model stays frozen (block_13_expand_relu: the whole trunk frozen); tunedStep: how fast the
+     * pretrained layers after it move relative to the new ones ({@link org.affengine.models.KerasGraph#segment}).
+     */
     public record Settings(int instances, int views, int steps, int batch, double lr, double weightDecay,
                            double alpha, int dim, int layers, int heads, int ffn, int mlpWidth, double scale,
-                           double margin, int whitenDim, int headWidth, int maxLocal, long seed) {
+                           double margin, int whitenDim, int headWidth, int maxLocal, long seed, String trunkCut,
+                           double tunedStep) {
         public static Settings defaults() {
-            return new Settings(0, 6, 1000, 64, 1e-3, 1e-4, 0.99, 128, 2, 4, 256, 256, 16, 0.2, 256, 256, 64, 1);
+            return new Settings(0, 6, 1000, 64, 1e-3, 1e-4, 0.99, 128, 2, 4, 256, 256, 16, 0.2, 256, 256, 64, 1,
+                    "block_11_add", 0.1);
         }
 
-        /** A few minutes: 100 stamps, 2 views each, 120 steps, smaller widths. */
+        /** A few minutes: 100 stamps, 2 views each, 120 steps, smaller widths, one tuned convolution. */
         public static Settings quick() {
-            return new Settings(100, 2, 120, 32, 1e-3, 1e-4, 0.9, 64, 1, 4, 128, 128, 16, 0.2, 64, 128, 32, 1);
+            return new Settings(100, 2, 120, 32, 1e-3, 1e-4, 0.9, 64, 1, 4, 128, 128, 16, 0.2, 64, 128, 32, 1,
+                    "block_12_add", 0.1);
         }
 
         AffTrainer.Config trainer(AffTrainer.Schedule schedule, double a) {
@@ -107,7 +114,8 @@ public final class PhotoExperiment {
                              AffExperiment.Monitor monitor, int workers) throws IOException {
         long start = System.nanoTime();
         RevisitopGround gnd = RevisitopGround.read(benchmark.resolve("gnd_instances.pkl"));
-        PhotoExperiment e = new PhotoExperiment(s, monitor, gnd, new PhotoDescriber(backbones, s.maxLocal()));
+        PhotoExperiment e = new PhotoExperiment(s, monitor, gnd, new PhotoDescriber(backbones, s.maxLocal(),
+                s.trunkCut()));
         List<Path> chosen = choose(stamps, s.instances());
         // Describing and the cost measurement use every core per image; training runs settings side by side.
         int threads = get_num_threads();
@@ -142,21 +150,41 @@ public final class PhotoExperiment {
         long t0 = System.nanoTime();
         int views = s.views();
         int nTrain = stamps.size() * views;
-        PhotoDescriber.Described train = describeAll("describe training views", nTrain, i -> {
-            try {
-                return PhotoDescriber.rgb(view(TrainingStamps.read(stamps.get(i / views)), i / views, i % views));
-            } catch (IOException ex) {
-                throw new java.io.UncheckedIOException(ex);
-            }
-        });
+        DescribedCache cache = new DescribedCache(work.resolve("described"));
+        DescribedCache.Key common = new DescribedCache.Key().add("photo-describer v1").add(describer.trunkCut)
+                .add(Integer.toString(s.maxLocal()));
+        for (String model : List.of(PhotoDescriber.INCEPTION, PhotoDescriber.MOBILENET)) {
+            common.addFile(describer.backbones.resolve(model).resolve("model.json"));  // holds the weights' CRC
+        }
+        DescribedCache.Key trainKey = common.copy().add(Integer.toString(views)).add(Long.toString(s.seed()));
+        for (Path stamp : stamps) {
+            trainKey.addFile(stamp);
+        }
+        PhotoDescriber.Described train = cache.get("train", trainKey, () -> describeAll("describe training views",
+                nTrain, i -> {
+                    try {
+                        return PhotoDescriber.rgb(view(TrainingStamps.read(stamps.get(i / views)), i / views,
+                                i % views));
+                    } catch (IOException ex) {
+                        throw new java.io.UncheckedIOException(ex);
+                    }
+                }));
         Path jpg = benchmark.resolve("jpg");
-        PhotoDescriber.Described gallery = describeAll("describe benchmark gallery", gnd.imlist().size(),
-                i -> readJpg(jpg, gnd.imlist().get(i)));
-        PhotoDescriber.Described queries = describeAll("describe benchmark queries", gnd.qimlist().size(),
-                i -> cropped(readJpg(jpg, gnd.qimlist().get(i)), gnd.queries().get(i).bbx()));
+        DescribedCache.Key benchmarkKey = common.copy().addFile(benchmark.resolve("gnd_instances.pkl"));
+        for (String name : gnd.imlist()) {
+            benchmarkKey.addFile(jpg.resolve(name + ".jpg"));
+        }
+        for (String name : gnd.qimlist()) {
+            benchmarkKey.addFile(jpg.resolve(name + ".jpg"));
+        }
+        PhotoDescriber.Described gallery = cache.get("gallery", benchmarkKey, () -> describeAll(
+                "describe benchmark gallery", gnd.imlist().size(), i -> readJpg(jpg, gnd.imlist().get(i))));
+        PhotoDescriber.Described queries = cache.get("queries", benchmarkKey, () -> describeAll(
+                "describe benchmark queries", gnd.qimlist().size(),
+                i -> cropped(readJpg(jpg, gnd.qimlist().get(i)), gnd.queries().get(i).bbx())));
         // Whitening learned on the training views only.
         PcaWhitening incW = PcaWhitening.fit(train.inception(), describer.inceptionDim, s.whitenDim(), 0.1);
-        PcaWhitening mobW = PcaWhitening.fit(train.mobilenet(), describer.mapChannels, s.whitenDim(), 0.1);
+        PcaWhitening mobW = PcaWhitening.fit(train.mobilenet(), describer.mobilenetDim, s.whitenDim(), 0.1);
         FeatureSpec inc = FeatureSpec.global(PhotoDescriber.INCEPTION + "-" + PhotoDescriber.INCEPTION_LAYER
                 + "-gem-pcaw", s.whitenDim(), Map.of("backbone", "InceptionV3 (ImageNet, TF.js), mixed7, GeM p 3",
                 "whitening", "PCA on the training views, shrinkage 0.1"));
@@ -290,10 +318,10 @@ public final class PhotoExperiment {
     private List<Row> rows(int workers) throws IOException {
         List<Row> rows = new ArrayList<>();
         long incMacs = describer.inceptionMacs();
-        long trunkMacs = describer.trunkMacs();
-        Map<String, Long> macs = Map.of(inputs.get(0).name(), incMacs, inputs.get(1).name(), trunkMacs,
+        long mobMacs = describer.mobilenetMacs();
+        Map<String, Long> macs = Map.of(inputs.get(0).name(), incMacs, inputs.get(1).name(), mobMacs,
                 inputs.get(2).name(), 0L);
-        long allMacs = incMacs + trunkMacs;
+        long allMacs = incMacs + mobMacs;
         for (FeatureSpec f : inputs) {
             if (f.kind() == FeatureSpec.Kind.GLOBAL) {
                 SingleFeature single = new SingleFeature(f);
@@ -341,11 +369,13 @@ public final class PhotoExperiment {
         return new DynamicMixer(inputs, new DynamicMixer.Config(s.dim(), s.layers(), s.heads(), s.ffn()));
     }
 
+    /** A fresh query model: the tuned MobileNetV2 layers as imported, a new head drawn from the seed. */
     private TrunkHead head(int dim) {
         synchronized (AffTrainer.SEEDING) {
             manual_seed(s.seed());
-            return new TrunkHead(PhotoDescriber.MOBILENET + "-" + PhotoDescriber.MOBILENET_LAYER,
-                    describer.trunkMacs(), describer.mapChannels, describer.mapSide, s.headWidth(), dim);
+            return new TrunkHead(PhotoDescriber.MOBILENET + "-" + s.trunkCut(), describer.trunkMacs(),
+                    describer.tunedLayers(s.tunedStep()), describer.mapSide, describer.mobilenetDim, s.headWidth(),
+                    dim);
         }
     }
 
@@ -354,9 +384,7 @@ public final class PhotoExperiment {
         TrunkHead query;
         GalleryEncoder encoder;
         synchronized (AffTrainer.SEEDING) {
-            manual_seed(s.seed());
-            query = new TrunkHead(PhotoDescriber.MOBILENET + "-" + PhotoDescriber.MOBILENET_LAYER,
-                    describer.trunkMacs(), describer.mapChannels, describer.mapSide, s.headWidth(), dim);
+            query = head(dim);
             encoder = make.get();
         }
         long t0 = System.nanoTime();

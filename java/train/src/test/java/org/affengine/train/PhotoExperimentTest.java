@@ -98,7 +98,7 @@ class PhotoExperimentTest {
         InstanceBenchmark.build(sources, bench, new InstanceBenchmark.Config(seed, 2, 2, 1, 1, 160), List.of(),
                 List.of());
         PhotoExperiment.Settings s = new PhotoExperiment.Settings(0, 2, 8, 8, 1e-3, 1e-4, 0.9, 16, 1, 2, 32, 32, 16,
-                0.2, 8, 16, 8, seed);
+                0.2, 8, 16, 8, seed, "block_11_add", 0.1);
         List<String> started = new ArrayList<>();
         AffExperiment.Monitor monitor = (label, steps) -> {
             started.add(label);
@@ -134,6 +134,20 @@ class PhotoExperimentTest {
         assertTrue(aff.queryMacs() * 10 < aff.galleryMacs(), aff.queryMacs() + " vs " + aff.galleryMacs());
         assertTrue(r.queryMsPerImage() > 0 && r.queryMsPerImage() < r.galleryMsPerImage(),
                 r.queryMsPerImage() + " ms vs " + r.galleryMsPerImage() + " ms");
+
+        // The query model fine-tunes MobileNetV2's block 12 and block_13_expand on top of the frozen trunk.
+        assertTrue(aff.query().contains("block_11_add+12 tuned layers"), aff.query());
+        assertTrue(started.stream().anyMatch(l -> l.startsWith("describe")), "first run describes: " + started);
+
+        // A second run reads every image's description from the cache: the rows without training score the same.
+        started.clear();
+        PhotoExperiment.Result again = PhotoExperiment.run(stamps, bench, backbones, work, s, monitor, 2);
+        assertTrue(started.stream().noneMatch(l -> l.startsWith("describe")), "second run describes: " + started);
+        for (PhotoExperiment.Row row : r.rows().subList(0, 3)) {
+            assertTrue(row.id().startsWith("symmetric:"), row.id());
+            assertEquals(row.medium(), again.row(row.id()).medium(), row.id());
+            assertEquals(row.hard(), again.row(row.id()).hard(), row.id());
+        }
 
         PhotoReport.write(r, work);
         assertTrue(Files.readString(work.resolve("table.md")).contains("| AFF: transformer mixer"));

@@ -31,6 +31,28 @@ inline bool have_device() {
   return present;
 }
 
+// Makes `device` current for a scope and gives the caller's device back at its end: the library's calls leave the
+// calling thread's own CUDA code on the device it chose.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device) {
+    check(cudaGetDevice(&previous_), "cudaGetDevice");
+    if (previous_ == device) {
+      previous_ = -1;  // nothing to switch or give back
+    } else {
+      check(cudaSetDevice(device), "cudaSetDevice");
+    }
+  }
+  ~DeviceGuard() {
+    if (previous_ >= 0) cudaSetDevice(previous_);
+  }
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = -1;
+};
+
 // Device memory freed on scope exit; may be empty (null) and grown with reserve().
 class DeviceBuffer {
  public:

@@ -24,6 +24,7 @@ namespace {
 
 using cuda::check;
 using cuda::DeviceBuffer;
+using cuda::DeviceGuard;
 
 constexpr int kThreads = 256;
 constexpr int kRows = 8;       // rows per thread in a linear layer
@@ -743,7 +744,7 @@ CudaMixer::CudaMixer(const MixerModel& model, int32_t device, MixerPrecision pre
   impl->model = model;
   impl->device = device;
   impl->precision = precision;
-  check(cudaSetDevice(device), "cudaSetDevice");
+  DeviceGuard on(device);
   check(cudaStreamCreateWithFlags(&impl->stream, cudaStreamNonBlocking), "cudaStreamCreate");
   int max_shared = 0;
   check(cudaDeviceGetAttribute(&max_shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "attributes");
@@ -766,7 +767,7 @@ void CudaMixer::forward(const MixerBatch& batch, float* out) {
       batch.padding.size() != model.inputs.size()) {
     throw std::invalid_argument("CudaMixer::forward: the batch does not match the model");
   }
-  check(cudaSetDevice(m.device), "cudaSetDevice");
+  DeviceGuard on(m.device);
   std::vector<const float*> features;
   std::vector<const uint8_t*> padding;
   m.staging.clear();
@@ -795,7 +796,7 @@ void CudaMixer::forward_device(const MixerBatch& batch, float* out, void* stream
       batch.padding.size() != m.model.inputs.size()) {
     throw std::invalid_argument("CudaMixer::forward: the batch does not match the model");
   }
-  check(cudaSetDevice(m.device), "cudaSetDevice");
+  DeviceGuard on(m.device);
   cudaStream_t own = m.stream;
   m.stream = stream ? static_cast<cudaStream_t>(stream) : cudaStreamLegacy;
   try {

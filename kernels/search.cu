@@ -34,6 +34,7 @@ namespace {
 
 using cuda::check;
 using cuda::DeviceBuffer;
+using cuda::DeviceGuard;
 
 struct Candidate {
   float score;  // higher is better (L2: 2<q,x> - |x|^2, the distance up to |q|^2)
@@ -650,8 +651,6 @@ struct CudaExactIndex::Impl {
     if (stream) cudaStreamDestroy(stream);
   }
 
-  void use_device() const { check(cudaSetDevice(device), "cudaSetDevice"); }
-
   void reserve_rows(int64_t n) {
     if (n <= capacity) return;
     const int64_t cap = std::max<int64_t>(n, std::max<int64_t>(1024, capacity * 2));
@@ -893,7 +892,7 @@ CudaExactIndex::CudaExactIndex(int32_t dim, int32_t metric, int32_t device) : im
   impl->dim = dim;
   impl->metric = metric;
   impl->device = device;
-  impl->use_device();
+  DeviceGuard on(impl->device);
   check(cudaDeviceGetAttribute(&impl->sm_count, cudaDevAttrMultiProcessorCount, device), "device attributes");
   check(cudaStreamCreateWithFlags(&impl->stream, cudaStreamNonBlocking), "cudaStreamCreate");
   check(cudaEventCreateWithFlags(&impl->searched, cudaEventDisableTiming), "cudaEventCreate");
@@ -929,7 +928,7 @@ void CudaExactIndex::add(int64_t n, const float* vectors, const int64_t* ids) {
   if (n < 0 || (n > 0 && (!vectors || !ids))) throw std::invalid_argument("CudaExactIndex::add: bad arguments");
   const auto halves = to_halves(vectors, static_cast<size_t>(n) * impl_->dim, "CudaExactIndex::add");
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->use_device();
+  DeviceGuard on(impl_->device);
   impl_->append(n, halves, ids);
 }
 
@@ -937,7 +936,7 @@ void CudaExactIndex::add_f16(int64_t n, const uint16_t* vectors, const int64_t* 
   if (n < 0 || (n > 0 && (!vectors || !ids))) throw std::invalid_argument("CudaExactIndex::add: bad arguments");
   const auto halves = to_halves(vectors, static_cast<size_t>(n) * impl_->dim, "CudaExactIndex::add");
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->use_device();
+  DeviceGuard on(impl_->device);
   impl_->append(n, halves, ids);
 }
 
@@ -951,7 +950,7 @@ void CudaExactIndex::remove(int64_t n, const int64_t* ids) {
       throw std::invalid_argument("CudaExactIndex::remove: id " + std::to_string(ids[i]) + " is not present");
     }
   }
-  m.use_device();
+  DeviceGuard on(m.device);
   check(cudaEventSynchronize(m.searched), "waiting for searches");
   for (int64_t i = 0; i < n; ++i) {
     const int64_t row = m.row_of.at(ids[i]), last = m.rows - 1;
@@ -987,7 +986,7 @@ void CudaExactIndex::reconstruct(int64_t id, float* out) const {
   const Impl& m = *impl_;
   const auto it = m.row_of.find(id);
   if (it == m.row_of.end()) throw std::invalid_argument("CudaExactIndex::reconstruct: id " + std::to_string(id) + " is not present");
-  m.use_device();
+  DeviceGuard on(m.device);
   std::vector<__half> row(static_cast<size_t>(m.dim));
   check(cudaMemcpy(row.data(), m.data.as<__half>() + it->second * m.dim, sizeof(__half) * m.dim,
                    cudaMemcpyDeviceToHost),
@@ -1001,11 +1000,25 @@ void CudaExactIndex::ids(int64_t* out) const {
   std::copy(impl_->host_ids.begin(), impl_->host_ids.end(), out);
 }
 
+void CudaExactIndex::rows_f16(int64_t start, int64_t n, uint16_t* out, int64_t* ids_out) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const Impl& m = *impl_;
+  if (start < 0 || n < 0 || start + n > m.rows || (n > 0 && (!out || !ids_out))) {
+    throw std::invalid_argument("CudaExactIndex::rows_f16: rows [" + std::to_string(start) + ", " +
+                                std::to_string(start + n) + ") of " + std::to_string(m.rows));
+  }
+  if (n == 0) return;
+  DeviceGuard on(m.device);
+  check(cudaMemcpy(out, m.data.as<__half>() + start * m.dim, sizeof(__half) * n * m.dim, cudaMemcpyDeviceToHost),
+        "rows_f16");
+  std::copy(m.host_ids.begin() + start, m.host_ids.begin() + start + n, ids_out);
+}
+
 void CudaExactIndex::search(int64_t nq, const float* queries, int64_t k, float* out_scores, int64_t* out_ids) {
   if (nq < 1 || !queries || !out_scores || !out_ids) throw std::invalid_argument("CudaExactIndex::search: bad arguments");
   const auto q = to_halves(queries, static_cast<size_t>(nq) * impl_->dim, "CudaExactIndex::search");
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->use_device();
+  DeviceGuard on(impl_->device);
   impl_->search_host(nq, q, k, out_scores, out_ids);
 }
 
@@ -1014,7 +1027,7 @@ void CudaExactIndex::search_f16(int64_t nq, const uint16_t* queries, int64_t k, 
   if (nq < 1 || !queries || !out_scores || !out_ids) throw std::invalid_argument("CudaExactIndex::search: bad arguments");
   const auto q = to_halves(queries, static_cast<size_t>(nq) * impl_->dim, "CudaExactIndex::search");
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->use_device();
+  DeviceGuard on(impl_->device);
   impl_->search_host(nq, q, k, out_scores, out_ids);
 }
 
@@ -1023,7 +1036,7 @@ void CudaExactIndex::search_device(int64_t nq, const void* queries_f16, int64_t 
   if (!queries_f16 || !out_scores || !out_ids) throw std::invalid_argument("CudaExactIndex::search: null buffer");
   std::lock_guard<std::mutex> lock(impl_->mu);
   Impl& m = *impl_;
-  m.use_device();
+  DeviceGuard on(m.device);
   cudaStream_t own = m.stream;
   m.stream = stream ? static_cast<cudaStream_t>(stream) : cudaStreamLegacy;
   try {

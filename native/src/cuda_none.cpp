@@ -27,6 +27,7 @@ void CudaExactIndex::add_f16(int64_t, const uint16_t*, const int64_t*) { no_cuda
 void CudaExactIndex::remove(int64_t, const int64_t*) { no_cuda(); }
 bool CudaExactIndex::contains(int64_t) const { no_cuda(); }
 void CudaExactIndex::reconstruct(int64_t, float*) const { no_cuda(); }
+void CudaExactIndex::rows_f16(int64_t, int64_t, uint16_t*, int64_t*) const { no_cuda(); }
 void CudaExactIndex::ids(int64_t*) const { no_cuda(); }
 void CudaExactIndex::search(int64_t, const float*, int64_t, float*, int64_t*) { no_cuda(); }
 void CudaExactIndex::search_f16(int64_t, const uint16_t*, int64_t, float*, int64_t*) { no_cuda(); }

@@ -281,6 +281,19 @@ TEST(CudaSearch, RemoveAndBadInput) {
   std::vector<int64_t> listed(index.size());
   index.ids(listed.data());
   EXPECT_EQ(std::set<int64_t>(listed.begin(), listed.end()), std::set<int64_t>(ids.begin() + 700, ids.end()));
+  // The bulk read (two ranges, after removals moved rows) gives every row and id as reconstruct and ids do.
+  const int64_t size = index.size(), half = size / 2 + 3;
+  std::vector<uint16_t> bits(size * d);
+  std::vector<int64_t> bulk_ids(size);
+  index.rows_f16(0, half, bits.data(), bulk_ids.data());
+  index.rows_f16(half, size - half, bits.data() + half * d, bulk_ids.data() + half);
+  EXPECT_EQ(bulk_ids, listed);
+  for (int64_t r = 0; r < size; r += 37) {
+    index.reconstruct(listed[r], row.data());
+    for (int i = 0; i < d; ++i) ASSERT_EQ(aff::simd::half_to_float(bits[r * d + i]), row[i]) << "row " << r;
+  }
+  EXPECT_THROW(index.rows_f16(size - 1, 2, bits.data(), bulk_ids.data()), std::invalid_argument);
+  EXPECT_THROW(index.rows_f16(-1, 1, bits.data(), bulk_ids.data()), std::invalid_argument);
 
   std::vector<float> bad(d, 1.f);
   bad[5] = std::numeric_limits<float>::infinity();

@@ -36,6 +36,9 @@ class CudaExactIndex {
   void reconstruct(int64_t id, float* out) const;
   // Every stored id, in row order, into out[size()].
   void ids(int64_t* out) const;
+  // Rows [start, start + n) in row order: their fp16 bit patterns into out[n x dim] and their ids into ids_out[n],
+  // in one device copy (what saving reads). Throws std::invalid_argument for a range outside [0, size()].
+  void rows_f16(int64_t start, int64_t n, uint16_t* out, int64_t* ids_out) const;
 
   // Host buffers in and out: queries [nq x dim] (fp32 queries are rounded to fp16), out [nq x k] best first
   // (inner product, or squared L2 distance). Requires 1 <= k <= min(1024, size()). Searches are serialised.

@@ -11,8 +11,8 @@ import org.affengine.natives.AffNative;
  * id. Vectors must fit fp16 (|x| <= 65504); the dimension must be a multiple of 8; k is at most 1024.
  *
  * <p>{@link #save} writes an {@link ExactIndex} file (FLOAT16 storage), which {@link VectorIndexes#open} reads back
- * as a CPU index (copy it into a new CudaIndex to search it on the GPU); it copies row by row, so it is slow for
- * millions of rows. Add, remove and save exclude each other (searches run alongside).
+ * as a CPU index (copy it into a new CudaIndex to search it on the GPU), reading the rows in blocks of 65,536. Add,
+ * remove and save exclude each other (searches run alongside).
  */
 public final class CudaIndex extends NativeIndex implements ExactVectorIndex {
     private final AffNative.CudaIndexHandle handle;
@@ -89,21 +89,19 @@ public final class CudaIndex extends NativeIndex implements ExactVectorIndex {
     /** Copies the rows into a CPU {@link ExactIndex} (FLOAT16) and saves that; adds and removes wait meanwhile. */
     @Override
     protected synchronized void nativeSave(String path) {
-        long[] ids = new long[Math.toIntExact(handle.size())];
-        handle.ids(ids);
+        long size = handle.size();
         try (ExactIndex copy = new ExactIndex(dimension, metric, Storage.FLOAT16)) {
             final int block = 65536;
-            float[] row = new float[dimension];
-            for (int start = 0; start < ids.length; start += block) {
-                int n = Math.min(block, ids.length - start);
+            short[] bits = new short[block * dimension];
+            for (long start = 0; start < size; start += block) {
+                int n = (int) Math.min(block, size - start);
                 float[] rows = new float[n * dimension];
-                long[] part = new long[n];
-                for (int i = 0; i < n; i++) {
-                    part[i] = ids[start + i];
-                    handle.reconstruct(part[i], row);
-                    System.arraycopy(row, 0, rows, i * dimension, dimension);
+                long[] ids = new long[n];
+                handle.rows_f16(start, n, bits, ids);
+                for (int i = 0; i < rows.length; i++) {
+                    rows[i] = Float.float16ToFloat(bits[i]);  // exact: FLOAT16 storage rounds back to the same bits
                 }
-                copy.add(rows, part);
+                copy.add(rows, ids);
             }
             copy.save(Path.of(path));
         }

@@ -188,6 +188,9 @@ public final class AffNative {
 
         public native void ids(@Cast("int64_t*") long[] out);
 
+        public native void rows_f16(long start, long n, @Cast("uint16_t*") short[] out,
+                                    @Cast("int64_t*") long[] idsOut);
+
         public native void search(long nq, @Const float[] queries, long k, float[] outScores,
                                   @Cast("int64_t*") long[] outIds);
     }

@@ -38,10 +38,11 @@ import org.bytedeco.pytorch.Tensor;
  * (every stamp a class; easy and hard views as the benchmark makes them), disjoint from the benchmark's photos.
  * Gallery: InceptionV3 mixed7 GeM and MobileNetV2 block_13 GeM (ImageNet weights, frozen, PCA-whitened on the
  * training views) and SIFT (local). Query: MobileNetV2 initialised from the same ImageNet weights, frozen up to a cut
- * layer, fine-tuned from there to block_13_expand_relu, plus a new head ({@link TrunkHead}). Scored with revisitop easy / medium / hard mAP on the instance benchmark (queries
- * cropped to their box). Rows as in {@link AffExperiment}: symmetric single models, asymmetric single models
- * (BCT-style), AFF, the concat-MLP mixer, alpha = 0, two-stage, the symmetric mixer (ceiling) and the untrained
- * head (floor); plus the measured CPU cost per image of the query side and of the gallery side.
+ * layer, fine-tuned from there to block_13_expand_relu, plus a new head ({@link TrunkHead}). Scored with revisitop
+ * easy / medium / hard mAP on the instance benchmark (queries cropped to their box). Rows as in {@link AffExperiment}:
+ * symmetric single models, asymmetric single models (BCT-style), AFF, the concat-MLP mixer, alpha = 0, two-stage,
+ * AFF on the global models only, the symmetric mixer (ceiling) and the untrained query model (floor); plus the
+ * measured CPU cost per image of the query side and of the gallery side.
  */
 public final class PhotoExperiment {
     /**
@@ -351,6 +352,12 @@ public final class PhotoExperiment {
                 AffTrainer.Schedule.JOINT, 0, s.dim()));
         jobs.add(() -> train("two-stage", "AFF, two-stage (mixer first, then query model)", fused, allMacs,
                 this::mixer, AffTrainer.Schedule.TWO_STAGE, 1.0, s.dim()));
+        // Diagnostic: the same mixer without the local tokens, to see what SIFT does to the asymmetric side.
+        List<FeatureSpec> globals = inputs.stream().filter(f -> f.kind() == FeatureSpec.Kind.GLOBAL).toList();
+        jobs.add(() -> train("aff-global", "AFF on the global models only (no SIFT tokens)", "the "
+                + globals.size() + " global models fused", allMacs, () -> new DynamicMixer(globals,
+                new DynamicMixer.Config(s.dim(), s.layers(), s.heads(), s.ffn())), AffTrainer.Schedule.JOINT,
+                s.alpha(), s.dim()));
         List<Trained> trained = AffExperiment.runAll(jobs, workers);
         trained.forEach(t -> rows.add(t.row()));
         Trained aff = trained.stream().filter(t -> t.row().id().equals("aff")).findFirst().orElseThrow();
@@ -359,7 +366,7 @@ public final class PhotoExperiment {
                 fused, AffTrainer.galleryVectors(aff.encoder(), queryStore, 256), aff.gallery(), s.dim(), mixerMacs,
                 mixerMacs, 0));
         TrunkHead untrained = head(s.dim());
-        rows.add(row("untrained", "untrained head vs the AFF gallery (floor)", untrained.modelName(), fused,
+        rows.add(row("untrained", "untrained query model vs the AFF gallery (floor)", untrained.modelName(), fused,
                 AffTrainer.queryVectors(untrained, queryMaps, 256), aff.gallery(), s.dim(), untrained.macs(),
                 mixerMacs, 0));
         return rows;

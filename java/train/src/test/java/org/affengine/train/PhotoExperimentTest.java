@@ -119,10 +119,11 @@ class PhotoExperimentTest {
         assertEquals(12, FeatureStore.open(work.resolve("train-features")).size());
         assertEquals(r.galleryImages(), FeatureStore.open(work.resolve("gallery-features")).size());
         List<String> ids = r.rows().stream().map(PhotoExperiment.Row::id).toList();
-        for (String id : List.of("aff", "mlp", "coupled", "two-stage", "symmetric:mixer", "untrained")) {
+        for (String id : List.of("aff", "mlp", "coupled", "two-stage", "aff-global", "symmetric:mixer",
+                "untrained")) {
             assertTrue(ids.contains(id), id + " missing from " + ids);
         }
-        assertEquals(12, ids.size(), "3 symmetric, 3 asymmetric, 4 fused, ceiling and floor: " + ids);
+        assertEquals(13, ids.size(), "3 symmetric, 3 asymmetric, 5 fused, ceiling and floor: " + ids);
         for (PhotoExperiment.Row row : r.rows()) {
             for (double v : new double[] {row.easy(), row.medium(), row.hard(), row.mediumMp10()}) {
                 assertTrue(v >= 0 && v <= 100, row.id() + " scored " + v + ", seed " + seed);

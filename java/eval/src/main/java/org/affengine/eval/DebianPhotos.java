@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.affengine.io.Directories;
 
 /**
  * The real photographs the instance benchmark is built from, taken from Debian packages: each package is fetched
@@ -90,7 +91,7 @@ public final class DebianPhotos {
                 Files.copy(src, photos.resolve(f), StandardCopyOption.REPLACE_EXISTING);
             }
             // Keep only the photos: the unpacked package and the .deb are large (opencv-doc: ~370 MiB together).
-            deleteTree(root);
+            Directories.deleteTree(root);
             Files.delete(deb);
         }
         fetchWallpapers(cache, debs, root, photos);
@@ -134,19 +135,8 @@ public final class DebianPhotos {
                 }
             }
         }
-        deleteTree(root);
+        Directories.deleteTree(root);
         Files.delete(deb);
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 
     static Path findDeb(Path debs, String pkg) throws IOException {

@@ -8,6 +8,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import org.affengine.io.Directories;
 
 /**
  * A pool of real object images for training, disjoint from the instance benchmark's photos: the Tux Paint stamps
@@ -39,7 +40,7 @@ public final class TrainingStamps {
             }
             DebianPhotos.run(cache, "dpkg-deb", "-x", deb.toString(), root.toString());
             Path tmp = cache.resolve("stamps.tmp");
-            DebianPhotos.deleteTree(tmp);
+            Directories.deleteTree(tmp);
             Path src = root.resolve(ROOT);
             try (Stream<Path> s = Files.walk(src)) {
                 for (Path f : s.filter(TrainingStamps::isStamp).toList()) {
@@ -50,7 +51,7 @@ public final class TrainingStamps {
                 }
             }
             Files.move(tmp, stamps, StandardCopyOption.ATOMIC_MOVE);  // complete or absent
-            DebianPhotos.deleteTree(root);
+            Directories.deleteTree(root);
             Files.delete(deb);
         }
         try (Stream<Path> s = Files.list(stamps)) {

@@ -6,7 +6,6 @@ import static org.bytedeco.pytorch.global.torch.set_num_threads;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,6 +28,7 @@ import org.affengine.eval.RevisitopGround;
 import org.affengine.eval.TrainingStamps;
 import org.affengine.index.ExactIndex;
 import org.affengine.index.Metric;
+import org.affengine.io.Directories;
 import org.affengine.models.LocalVoting;
 import org.affengine.models.PcaWhitening;
 import org.bytedeco.pytorch.Tensor;
@@ -262,7 +262,7 @@ public final class PhotoExperiment {
         int n = d.sift().size();
         float[] inc = incW.apply(d.inception());
         float[] mob = mobW.apply(d.mobilenet());
-        deleteTree(dir);
+        Directories.deleteTree(dir);
         try (FeatureStoreWriter w = FeatureStoreWriter.open(dir, name, split, n, 512, inputs)) {
             for (int i = 0; i < n; i++) {
                 Map<String, float[]> global = new HashMap<>();
@@ -478,16 +478,5 @@ public final class PhotoExperiment {
         java.util.Arrays.sort(query);
         java.util.Arrays.sort(gallery);
         return new double[] {query[reps / 2], gallery[reps / 2]};
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 }

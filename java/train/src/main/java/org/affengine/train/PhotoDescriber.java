@@ -121,7 +121,7 @@ final class PhotoDescriber {
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             Tensor x = Tensor.create(TfjsInput.nhwc(images, side), b, side, side, 3).permute(0, 3, 1, 2).contiguous();
             java.util.Map<String, Tensor> out = mobilenet.forward(x, gem == null ? Set.of(trunkCut)
-                    : Set.of(trunkCut, MOBILENET_LAYER));
+                    : Set.copyOf(List.of(trunkCut, MOBILENET_LAYER)));  // the two may be the same layer
             if (gem != null) {
                 ((FloatBuffer) Layers.gem(out.get(MOBILENET_LAYER)).contiguous().createBuffer()).get(gem, gemAt,
                         b * mobilenetDim);

@@ -156,6 +156,28 @@ class PhotoExperimentTest {
         assertTrue(Files.size(work.resolve("results.json")) > 1000);
     }
 
+    /** With the cut at the gallery's MobileNetV2 layer the whole trunk is frozen: nothing to tune, same maps. */
+    @Test
+    void aFrozenTrunkCutsAtTheGalleryLayer() throws Exception {
+        Random random = new Random(System.nanoTime());
+        List<org.affengine.data.RawImage> images = List.of(PhotoDescriber.rgb(photo(random, 200, 160)),
+                PhotoDescriber.rgb(photo(random, 160, 200)));
+        PhotoDescriber frozen = new PhotoDescriber(backbones, 8, PhotoDescriber.MOBILENET_LAYER);
+        PhotoDescriber tuned = new PhotoDescriber(backbones, 8, "block_11_add");
+        PhotoDescriber.Described a = frozen.describe(images, 2, n -> { });
+        PhotoDescriber.Described b = tuned.describe(images, 2, n -> { });
+        assertEquals(2 * 576 * 7 * 7, a.maps().length);
+        assertEquals(2 * 96 * 7 * 7, b.maps().length);
+        assertTrue(java.util.Arrays.equals(a.mobilenet(), b.mobilenet()), "the gallery GeM does not depend on the cut");
+        assertEquals(0, frozen.tunedLayers(0.1).layerCount());
+        assertEquals(12, tuned.tunedLayers(0.1).layerCount());
+        assertEquals(frozen.mobilenetMacs(), frozen.trunkMacs());
+        assertTrue(tuned.trunkMacs() < frozen.trunkMacs());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new PhotoDescriber(backbones, 8, "block_12_expand"));
+        assertTrue(e.getMessage().contains("block_11_add"), e.getMessage());
+    }
+
     @Test
     void chooseSpreadsOverTheList() {
         List<Path> all = new ArrayList<>();

@@ -14,8 +14,8 @@ import picocli.CommandLine.Option;
 @Command(name = "photo-experiment", mixinStandardHelpOptions = true, description = "The AFF experiment on "
         + "photographs: trains on augmented views of the Tux Paint stamps (fetched with apt-get download when "
         + "missing), with the ImageNet backbones imported from TF.js as gallery models and a MobileNetV2-initialised "
-        + "query model (frozen trunk, fine-tuned last layers, new head), and scores every setting on the instance "
-        + "benchmark. Writes table.md, results.json and map.png.")
+        + "query model (frozen trunk, optionally fine-tuned last layers, new head), and scores every setting on the "
+        + "instance benchmark. Writes table.md, results.json and map.png.")
 final class PhotoExperimentCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "A few minutes: 100 stamps x 2 views, 120 steps, smaller widths.")
     boolean quick;
@@ -43,8 +43,8 @@ final class PhotoExperimentCommand implements Callable<Integer> {
     Integer instances;
 
     @Option(names = "--trunk-cut", description = "MobileNetV2 layer up to which the query model stays frozen; the "
-            + "layers after it, up to block_13_expand_relu, are fine-tuned (default block_11_add; quick block_12_add; "
-            + "block_13_expand_relu freezes the whole trunk).")
+            + "layers after it, up to block_13_expand_relu, are fine-tuned jointly (default block_13_expand_relu: the "
+            + "whole trunk frozen; block_11_add tunes block 12 and block_13_expand).")
     String trunkCut;
 
     @Option(names = "--tuned-step", description = "How fast the fine-tuned MobileNetV2 layers move relative to new "

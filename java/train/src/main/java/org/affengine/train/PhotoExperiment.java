@@ -54,15 +54,19 @@ public final class PhotoExperiment {
                            double alpha, int dim, int layers, int heads, int ffn, int mlpWidth, double scale,
                            double margin, int whitenDim, int headWidth, int maxLocal, long seed, String trunkCut,
                            double tunedStep) {
+        /**
+         * The query trunk frozen whole: fine-tuning its last layers (--trunk-cut block_11_add) scored lower on every
+         * fused setting at this data scale (README, "AFF on photographs").
+         */
         public static Settings defaults() {
             return new Settings(0, 6, 1000, 64, 1e-3, 1e-4, 0.99, 128, 2, 4, 256, 256, 16, 0.2, 256, 256, 64, 1,
-                    "block_11_add", 0.1);
+                    PhotoDescriber.MOBILENET_LAYER, 0.1);
         }
 
-        /** A few minutes: 100 stamps, 2 views each, 120 steps, smaller widths, one tuned convolution. */
+        /** A few minutes: 100 stamps, 2 views each, 120 steps, smaller widths. */
         public static Settings quick() {
             return new Settings(100, 2, 120, 32, 1e-3, 1e-4, 0.9, 64, 1, 4, 128, 128, 16, 0.2, 64, 128, 32, 1,
-                    "block_12_add", 0.1);
+                    PhotoDescriber.MOBILENET_LAYER, 0.1);
         }
 
         AffTrainer.Config trainer(AffTrainer.Schedule schedule, double a) {

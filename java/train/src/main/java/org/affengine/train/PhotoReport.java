@@ -37,11 +37,10 @@ public final class PhotoReport {
         b.append(String.format(Locale.ROOT, "AFF on photographs: trained on %,d Tux Paint stamps x %d views "
                         + "(instance discrimination), scored on the instance benchmark (%d queries, %d gallery "
                         + "images); %d steps of %d per setting, lr %s, alpha %s, mixer d=%d C=%d heads=%d ffn=%d, "
-                        + "whitening to %d, head width %d, SIFT %d per image, seed %d; query MobileNetV2 frozen up "
-                        + "to %s, fine-tuned after it to block_13_expand_relu (step %s); describing %.0f s, %.0f s "
+                        + "whitening to %d, head width %d, SIFT %d per image, seed %d; %s; describing %.0f s, %.0f s "
                         + "in all.%n%n", r.trainInstances(), s.views(), r.queries(), r.galleryImages(), s.steps(),
                 s.batch(), s.lr(), s.alpha(), s.dim(), s.layers(), s.heads(), s.ffn(), s.whitenDim(), s.headWidth(),
-                s.maxLocal(), s.seed(), s.trunkCut(), s.tunedStep(), r.describeSeconds(), r.seconds()));
+                s.maxLocal(), s.seed(), trunk(s), r.describeSeconds(), r.seconds()));
         b.append(String.format(Locale.ROOT, "CPU per image at batch 1 on this machine: query model %.1f ms, gallery "
                 + "side %.1f ms (%.1fx).%n%n", r.queryMsPerImage(), r.galleryMsPerImage(),
                 r.galleryMsPerImage() / r.queryMsPerImage()));
@@ -54,6 +53,13 @@ public final class PhotoReport {
         }
         b.append("\n(GMACs count the networks; SIFT's cost is in the measured milliseconds above, not in GMACs.)\n");
         return b.toString();
+    }
+
+    private static String trunk(PhotoExperiment.Settings s) {
+        return s.trunkCut().equals(PhotoDescriber.MOBILENET_LAYER)
+                ? "query MobileNetV2 frozen up to " + s.trunkCut() + " (only the head trains)"
+                : "query MobileNetV2 frozen up to " + s.trunkCut() + ", fine-tuned after it to "
+                        + PhotoDescriber.MOBILENET_LAYER + " (step " + s.tunedStep() + ")";
     }
 
     private static String gmacs(long macs) {

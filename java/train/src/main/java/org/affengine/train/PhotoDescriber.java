@@ -33,7 +33,11 @@ final class PhotoDescriber {
     static final String MOBILENET_LAYER = "block_13_expand_relu";
 
     /** n images' raw descriptors: GeM vectors [n x C] row-major, SIFT sets, and trunk maps [n x C x s x s]. */
-    record Described(float[] inception, float[] mobilenet, List<Features.LocalSet> sift, float[] maps) {}
+    record Described(float[] inception, float[] mobilenet, List<Features.LocalSet> sift, float[] maps) {
+        Described withMaps(float[] m) {
+            return new Described(inception, mobilenet, sift, m);
+        }
+    }
 
     final Path backbones;
     final KerasGraph inception;
@@ -109,6 +113,18 @@ final class PhotoDescriber {
             progress.accept(start + b);
         }
         return new Described(inc, mob, locals, maps);
+    }
+
+    /** Only the trunk maps of the images (MobileNetV2 up to the cut), in batches, telling progress as above. */
+    float[] maps(List<RawImage> images, int batch, IntConsumer progress) {
+        int n = images.size();
+        float[] maps = new float[n * mapValues()];
+        for (int start = 0; start < n; start += batch) {
+            List<RawImage> part = images.subList(start, Math.min(n, start + batch));
+            trunk(part, null, 0, maps, start * mapValues());
+            progress.accept(start + part.size());
+        }
+        return maps;
     }
 
     /**

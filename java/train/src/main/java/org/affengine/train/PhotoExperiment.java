@@ -156,7 +156,7 @@ public final class PhotoExperiment {
         int views = s.views();
         int nTrain = stamps.size() * views;
         DescribedCache cache = new DescribedCache(work.resolve("described"));
-        DescribedCache.Key common = new DescribedCache.Key().add("photo-describer v1").add(describer.trunkCut)
+        DescribedCache.Key common = new DescribedCache.Key().add("photo-describer v2")
                 .add(Integer.toString(s.maxLocal()));
         for (String model : List.of(PhotoDescriber.INCEPTION, PhotoDescriber.MOBILENET)) {
             common.addFile(describer.backbones.resolve(model).resolve("model.json"));  // holds the weights' CRC
@@ -165,15 +165,15 @@ public final class PhotoExperiment {
         for (Path stamp : stamps) {
             trainKey.addFile(stamp);
         }
-        PhotoDescriber.Described train = cache.get("train", trainKey, () -> describeAll("describe training views",
-                nTrain, i -> {
+        PhotoDescriber.Described train = described(cache, "train", trainKey, "describe training views", nTrain,
+                i -> {
                     try {
                         return PhotoDescriber.rgb(view(TrainingStamps.read(stamps.get(i / views)), i / views,
                                 i % views));
                     } catch (IOException ex) {
                         throw new java.io.UncheckedIOException(ex);
                     }
-                }));
+                });
         Path jpg = benchmark.resolve("jpg");
         DescribedCache.Key benchmarkKey = common.copy().addFile(benchmark.resolve("gnd_instances.pkl"));
         for (String name : gnd.imlist()) {
@@ -182,11 +182,10 @@ public final class PhotoExperiment {
         for (String name : gnd.qimlist()) {
             benchmarkKey.addFile(jpg.resolve(name + ".jpg"));
         }
-        PhotoDescriber.Described gallery = cache.get("gallery", benchmarkKey, () -> describeAll(
-                "describe benchmark gallery", gnd.imlist().size(), i -> readJpg(jpg, gnd.imlist().get(i))));
-        PhotoDescriber.Described queries = cache.get("queries", benchmarkKey, () -> describeAll(
-                "describe benchmark queries", gnd.qimlist().size(),
-                i -> cropped(readJpg(jpg, gnd.qimlist().get(i)), gnd.queries().get(i).bbx())));
+        PhotoDescriber.Described gallery = described(cache, "gallery", benchmarkKey, "describe benchmark gallery",
+                gnd.imlist().size(), i -> readJpg(jpg, gnd.imlist().get(i)));
+        PhotoDescriber.Described queries = described(cache, "queries", benchmarkKey, "describe benchmark queries",
+                gnd.qimlist().size(), i -> cropped(readJpg(jpg, gnd.qimlist().get(i)), gnd.queries().get(i).bbx()));
         // Whitening learned on the training views only.
         PcaWhitening incW = PcaWhitening.fit(train.inception(), describer.inceptionDim, s.whitenDim(), 0.1);
         PcaWhitening mobW = PcaWhitening.fit(train.mobilenet(), describer.mobilenetDim, s.whitenDim(), 0.1);
@@ -222,7 +221,26 @@ public final class PhotoExperiment {
                 rnd.nextLong());
     }
 
-    private PhotoDescriber.Described describeAll(String label, int n, IntFunction<RawImage> image) {
+    /**
+     * A part's descriptions from the cache: the backbones' under key, the trunk maps under key and the cut, so a
+     * new cut reruns only MobileNetV2 up to it.
+     */
+    private PhotoDescriber.Described described(DescribedCache cache, String part, DescribedCache.Key key, String label,
+                                               int n, IntFunction<RawImage> image) throws IOException {
+        float[][] fresh = {null};
+        PhotoDescriber.Described base = cache.get(part, key, () -> {
+            PhotoDescriber.Described d = describeAll(label, n, image, false);
+            fresh[0] = d.maps();
+            return d.withMaps(new float[0]);
+        });
+        PhotoDescriber.Described maps = cache.get(part + "-maps", key.copy().add(describer.trunkCut), () ->
+                new PhotoDescriber.Described(new float[0], new float[0], List.of(), fresh[0] != null ? fresh[0]
+                        : describeAll(label + " (trunk maps at " + describer.trunkCut + ")", n, image, true).maps()));
+        return base.withMaps(maps.maps());
+    }
+
+    /** Describes n images with progress; mapsOnly: only the query trunk's maps (the rest left empty). */
+    private PhotoDescriber.Described describeAll(String label, int n, IntFunction<RawImage> image, boolean mapsOnly) {
         try (AffExperiment.Monitor.Task task = monitor.start(label, n)) {
             int[] done = {0};
             List<RawImage> list = new java.util.AbstractList<>() {
@@ -236,12 +254,14 @@ public final class PhotoExperiment {
                     return n;
                 }
             };
-            return describer.describe(list, 8, upTo -> {
+            java.util.function.IntConsumer progress = upTo -> {
                 while (done[0] < upTo) {
                     task.step();
                     done[0]++;
                 }
-            });
+            };
+            return mapsOnly ? new PhotoDescriber.Described(new float[0], new float[0], List.of(),
+                    describer.maps(list, 8, progress)) : describer.describe(list, 8, progress);
         }
     }
 

@@ -140,10 +140,18 @@ class PhotoExperimentTest {
         assertTrue(aff.query().contains("block_11_add+12 tuned layers"), aff.query());
         assertTrue(started.stream().anyMatch(l -> l.startsWith("describe")), "first run describes: " + started);
 
-        // A second run reads every image's description from the cache: the rows without training score the same.
+        // Another cut reruns only the trunk maps; the same settings again describe nothing. The rows without
+        // training score the same every time.
         started.clear();
-        PhotoExperiment.Result again = PhotoExperiment.run(stamps, bench, backbones, work, s, monitor, 2);
-        assertTrue(started.stream().noneMatch(l -> l.startsWith("describe")), "second run describes: " + started);
+        PhotoExperiment.Settings otherCut = new PhotoExperiment.Settings(0, 2, 8, 8, 1e-3, 1e-4, 0.9, 16, 1, 2, 32, 32,
+                16, 0.2, 8, 16, 8, seed, "block_12_add", 0.1);
+        PhotoExperiment.run(stamps, bench, backbones, work, otherCut, monitor, 2);
+        assertTrue(started.stream().filter(l -> l.startsWith("describe")).allMatch(l -> l.contains("(trunk maps"))
+                && started.stream().filter(l -> l.contains("(trunk maps")).count() == 3,
+                "a new cut describes the trunk maps of the 3 parts only: " + started);
+        started.clear();
+        PhotoExperiment.Result again = PhotoExperiment.run(stamps, bench, backbones, work, otherCut, monitor, 2);
+        assertTrue(started.stream().noneMatch(l -> l.startsWith("describe")), "third run describes: " + started);
         for (PhotoExperiment.Row row : r.rows().subList(0, 3)) {
             assertTrue(row.id().startsWith("symmetric:"), row.id());
             assertEquals(row.medium(), again.row(row.id()).medium(), row.id());

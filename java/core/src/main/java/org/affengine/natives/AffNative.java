@@ -186,8 +186,6 @@ public final class AffNative {
 
         public native void reconstruct(long id, float[] out);
 
-        public native void ids(@Cast("int64_t*") long[] out);
-
         public native void rows_f16(long start, long n, @Cast("uint16_t*") short[] out,
                                     @Cast("int64_t*") long[] idsOut);
 

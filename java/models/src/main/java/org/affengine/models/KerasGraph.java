@@ -521,14 +521,6 @@ public final class KerasGraph {
             return execute(chain, live, this::weights, Set.of(to)).get(to);
         }
 
-        public String from() {
-            return from;
-        }
-
-        public String to() {
-            return to;
-        }
-
         /** Number of layers in it. */
         public int layerCount() {
             return chain.size();

@@ -17,6 +17,7 @@ using cuda::have_device;
 using cuda::upload;
 
 constexpr int kThreads = 256;
+constexpr int64_t kMaxSelectPositions = 12 * 1024;  // the scores of one image live in shared memory
 
 // One warp per (image, channel): GeM over the positions (a conv map has few positions, e.g. 7 x 7).
 __global__ void gem_kernel(const float* maps, int64_t pairs, int64_t positions, float p, float* pooled) {
@@ -149,7 +150,7 @@ bool select_local_cuda(const float* scores, const float* descriptors, int64_t ba
                        int64_t n, int64_t* indices, float* out, void* stream) {
   detail::check_select_args(scores, descriptors, batch, positions, dim, n, indices, out);
   if (!have_device()) return false;
-  if (positions > 12 * 1024) throw std::invalid_argument("select_local: more than 12,288 positions");
+  if (positions > kMaxSelectPositions) throw std::invalid_argument("select_local: more than 12,288 positions");
   select_kernel<<<static_cast<unsigned>(batch), kThreads, positions * sizeof(float),
                   static_cast<cudaStream_t>(stream)>>>(
       scores, descriptors, positions, dim, n, indices, out);
@@ -180,7 +181,8 @@ bool gem_whiten_cuda_host(const float* maps, int64_t batch, int64_t channels, in
 bool select_local_cuda_host(const float* scores, const float* descriptors, int64_t batch, int64_t positions,
                             int64_t dim, int64_t n, int64_t* indices, float* out) {
   detail::check_select_args(scores, descriptors, batch, positions, dim, n, indices, out);
-  if (!have_device()) return false;
+  detail::check_finite_scores(scores, batch * positions);
+  if (!have_device() || positions > kMaxSelectPositions) return false;  // the caller runs the CPU reference
   DeviceBuffer d_s = upload(scores, sizeof(float) * batch * positions);
   DeviceBuffer d_d = upload(descriptors, sizeof(float) * batch * positions * dim);
   DeviceBuffer d_i(sizeof(int64_t) * batch * n);

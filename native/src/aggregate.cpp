@@ -37,6 +37,7 @@ void gem_whiten_cpu(const float* maps, int64_t batch, int64_t channels, int64_t 
 void select_local_cpu(const float* scores, const float* descriptors, int64_t batch, int64_t positions,
                       int64_t dim, int64_t n, int64_t* indices, float* out) {
   detail::check_select_args(scores, descriptors, batch, positions, dim, n, indices, out);
+  detail::check_finite_scores(scores, batch * positions);
   std::vector<int64_t> order(positions);
   for (int64_t b = 0; b < batch; ++b) {
     const float* s = scores + b * positions;

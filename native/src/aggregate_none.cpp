@@ -14,6 +14,7 @@ bool gem_whiten_cuda_host(const float* maps, int64_t batch, int64_t channels, in
 bool select_local_cuda_host(const float* scores, const float* descriptors, int64_t batch, int64_t positions,
                             int64_t dim, int64_t n, int64_t* indices, float* out) {
   detail::check_select_args(scores, descriptors, batch, positions, dim, n, indices, out);
+  detail::check_finite_scores(scores, batch * positions);
   return false;
 }
 

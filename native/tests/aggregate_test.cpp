@@ -88,6 +88,23 @@ TEST(Aggregate, SelectLocalCpuKeepsTheBestPositions) {
   EXPECT_THROW(aff::select_local_cpu(scores.data(), desc.data(), batch, positions, dim, positions + 1, idx.data(),
                                      out.data()),
                std::invalid_argument);
+  // A score that is not finite is refused by every host entry point (it would leave the order undefined).
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    scores[2 * positions + 7] = bad;
+    EXPECT_THROW(aff::select_local_cpu(scores.data(), desc.data(), batch, positions, dim, n, idx.data(), out.data()),
+                 std::invalid_argument);
+    EXPECT_THROW(aff::select_local_cuda_host(scores.data(), desc.data(), batch, positions, dim, n, idx.data(),
+                                             out.data()),
+                 std::invalid_argument);
+  }
+}
+
+// Beyond the kernel's 12,288 positions the host entry point hands back to the CPU reference instead of failing.
+TEST(Aggregate, SelectLocalHostBeyondTheKernelLimitFallsBack) {
+  const int64_t positions = 12 * 1024 + 1, dim = 2, n = 3;
+  std::vector<float> scores(positions, 0.5f), desc(positions * dim, 1.f), out(n * dim);
+  std::vector<int64_t> idx(n);
+  EXPECT_FALSE(aff::select_local_cuda_host(scores.data(), desc.data(), 1, positions, dim, n, idx.data(), out.data()));
 }
 
 // GPU against the CPU reference: fresh random inputs, sizes that are no multiple of the block or warp sizes,

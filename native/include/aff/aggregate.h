@@ -13,14 +13,15 @@ namespace aff {
 void gem_whiten_cpu(const float* maps, int64_t batch, int64_t channels, int64_t positions, float p,
                     const float* whiten, const float* bias, int64_t out_dim, float* out);
 
-// The n highest attention scores of each image (scores must be finite) (ties: the smaller position first) and their descriptors,
-// L2-normalised. scores: [batch, positions]; descriptors: [batch, positions, dim]; indices: [batch, n] (int64,
-// best first); out: [batch, n, dim]. Requires 1 <= n <= positions.
+// The n highest attention scores of each image (ties: the smaller position first) and their descriptors,
+// L2-normalised. scores: [batch, positions], finite; descriptors: [batch, positions, dim]; indices: [batch, n]
+// (int64, best first); out: [batch, n, dim]. Requires 1 <= n <= positions; throws std::invalid_argument otherwise.
 void select_local_cpu(const float* scores, const float* descriptors, int64_t batch, int64_t positions,
                       int64_t dim, int64_t n, int64_t* indices, float* out);
 
-// The same on the GPU, host buffers in and out (copies included; for tests and benchmarks). Return false when no
-// CUDA device is available (or CUDA was not compiled); throw std::runtime_error on CUDA errors.
+// The same on the GPU, host buffers in and out (copies included). Return false when no CUDA device is available (or
+// CUDA was not compiled), and select_local_cuda_host also when the input is beyond the kernel's limit (12,288
+// positions): the caller then runs the CPU reference. Throw std::runtime_error on CUDA errors.
 bool gem_whiten_cuda_host(const float* maps, int64_t batch, int64_t channels, int64_t positions, float p,
                           const float* whiten, const float* bias, int64_t out_dim, float* out);
 bool select_local_cuda_host(const float* scores, const float* descriptors, int64_t batch, int64_t positions,

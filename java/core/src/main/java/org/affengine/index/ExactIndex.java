@@ -3,6 +3,7 @@ package org.affengine.index;
 import java.nio.file.Path;
 import java.util.Objects;
 import org.affengine.natives.AffNative;
+import org.affengine.natives.NativeErrors;
 
 /**
  * Exact (brute-force) search over fp32 or fp16 rows, multi-threaded, with the SIMD path (AVX-512 / AVX2 / scalar)

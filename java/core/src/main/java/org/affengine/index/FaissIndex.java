@@ -3,6 +3,7 @@ package org.affengine.index;
 import java.nio.file.Path;
 import java.util.Objects;
 import org.affengine.natives.AffNative;
+import org.affengine.natives.NativeErrors;
 
 /**
  * Approximate search through FAISS: any {@code index_factory} string ("HNSW32", "IVF4096,PQ32", "Flat", ...).

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
+import org.affengine.natives.NativeErrors;
 
 /**
  * What both native-backed indexes share: argument checks in Java (so messages name Java arguments), a read-write

@@ -10,11 +10,13 @@ import org.bytedeco.javacpp.annotation.Platform;
 
 /**
  * JavaCPP bindings of the native core (native/include/aff/). The surface is deliberately small: opaque index handles
- * over contiguous arrays (CPU exact, FAISS, GPU exact), the feature store reader, the mixer, and device discovery. Callers use {@link org.affengine.index}, not this class.
+ * over contiguous arrays (CPU exact, FAISS, GPU exact), the feature store reader, the mixer, the local-feature
+ * selection, and device discovery. Callers use {@link org.affengine.index}, {@link org.affengine.mixer} and
+ * {@link org.affengine.aggregate}, not this class.
  * C++ exceptions arrive as Java exceptions carrying the native message.
  */
 @Platform(include = {"aff/types.h", "aff/exact_index.h", "aff/faiss_index.h", "aff/device.h", "aff/feature_store.h",
-        "aff/cuda_index.h", "aff/native_mixer.h"}, link = "aff")
+        "aff/cuda_index.h", "aff/native_mixer.h", "aff/aggregate.h"}, link = "aff")
 @Namespace("aff")
 public final class AffNative {
     static {
@@ -32,6 +34,14 @@ public final class AffNative {
     public static native @Cast("const char*") String cpu_simd_level();
 
     public static native @Cast("bool") boolean cpu_amx_screening();
+
+    public static native void select_local_cpu(@Const float[] scores, @Const float[] descriptors, long batch,
+                                               long positions, long dim, long n, @Cast("int64_t*") long[] indices,
+                                               float[] out);
+
+    public static native @Cast("bool") boolean select_local_cuda_host(@Const float[] scores, @Const float[] descriptors,
+                                                                     long batch, long positions, long dim, long n,
+                                                                     @Cast("int64_t*") long[] indices, float[] out);
 
     /** aff::ExactIndex. */
     @Name("ExactIndex")

@@ -1,4 +1,4 @@
-package org.affengine.index;
+package org.affengine.natives;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -9,17 +9,17 @@ import java.util.function.Supplier;
  * throws std::invalid_argument for bad input and std::runtime_error for unreadable or corrupted files, so the call
  * site knows which Java type the user should see.
  */
-final class NativeErrors {
+public final class NativeErrors {
     private NativeErrors() {}
 
     /** The prefix of every CUDA failure the native core reports (kernels/cuda_util.cuh). */
-    static final String CUDA_ERROR = "CUDA error: ";
+    public static final String CUDA_ERROR = "CUDA error: ";
 
     /**
      * Runs a call whose native failures mean bad arguments, except CUDA failures (out of device memory, a lost
      * device), which are the machine's problem: IllegalStateException.
      */
-    static <T> T arguments(Supplier<T> call) {
+    public static <T> T arguments(Supplier<T> call) {
         try {
             return call.get();
         } catch (RuntimeException e) {
@@ -34,7 +34,7 @@ final class NativeErrors {
     }
 
     /** Runs a call whose native failures are file problems (missing, truncated, corrupted, foreign). */
-    static <T> T files(Supplier<T> call) {
+    public static <T> T files(Supplier<T> call) {
         try {
             return call.get();
         } catch (RuntimeException e) {

@@ -30,6 +30,11 @@ public final class Trainer {
     private Trainer() {}
 
     public static List<Point> train(TrainableNet net, Dataset data, Config c, IntConsumer progress) {
+        return train(net, TrainingInputs.images(data), c, progress);
+    }
+
+    /** As above, on any inputs the network takes (images, or a frozen backbone's feature maps). */
+    public static List<Point> train(TrainableNet net, TrainingInputs data, Config c, IntConsumer progress) {
         manual_seed(c.seed());
         Module head = new Module();
         LinearImpl classifier = head.register_module("classifier", new LinearImpl(net.dim(), data.classes()));
@@ -59,15 +64,15 @@ public final class Trainer {
             cursor += c.batch();
             // Every tensor of the step is freed when it ends, not when the Java GC gets round to it.
             try (PointerScope scope = new PointerScope()) {
-                ImageBatches.Batch batch = ImageBatches.load(data, indices);
+                Tensor labels = data.labels(indices);
                 optimizer.zero_grad();
-                Tensor logits = classifier.forward(net.trainingDescriptor(batch.images()));
-                Tensor loss = cross_entropy(logits, batch.labels());
+                Tensor logits = classifier.forward(net.trainingDescriptor(data.inputs(indices)));
+                Tensor loss = cross_entropy(logits, labels);
                 loss.backward();
                 optimizer.step();
                 lossSum += loss.item_float();
-                correct += logits.argmax(new org.bytedeco.pytorch.LongOptional(1), false).eq(batch.labels())
-                        .sum().item_float();
+                correct += logits.argmax(new org.bytedeco.pytorch.LongOptional(1), false).eq(labels).sum()
+                        .item_float();
             }
             seen += indices.length;
             if (step % c.every() == 0 || step == c.steps()) {

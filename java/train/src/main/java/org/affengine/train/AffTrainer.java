@@ -12,6 +12,7 @@ import org.affengine.data.Dataset;
 import org.affengine.data.FeatureSpec;
 import org.affengine.data.FeatureStore;
 import org.affengine.models.GlobalNet;
+import org.affengine.models.TrainingInputs;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.AdamWOptions;
@@ -73,12 +74,12 @@ public final class AffTrainer {
 
     public static List<Point> train(GalleryEncoder encoder, QueryNet query, FeatureStore gallery, Dataset images,
                                     Config c, Progress progress) {
-        return train(encoder, query, gallery, QueryInputs.images(images), c, progress);
+        return train(encoder, query, gallery, TrainingInputs.images(images), c, progress);
     }
 
     /** As above, for any query model: the training items' query inputs come from {@code images}. */
-    public static List<Point> train(GalleryEncoder encoder, GlobalNet query, FeatureStore gallery, QueryInputs images,
-                                    Config c, Progress progress) {
+    public static List<Point> train(GalleryEncoder encoder, GlobalNet query, FeatureStore gallery,
+                                    TrainingInputs images, Config c, Progress progress) {
         if (gallery.size() != images.size()) {
             throw new IllegalArgumentException("the feature store holds " + gallery.size() + " images, the dataset "
                     + images.size());
@@ -245,11 +246,11 @@ public final class AffTrainer {
 
     /** The query vectors (unit length) of every image of a dataset, [n, d] row-major. */
     public static float[] queryVectors(QueryNet query, Dataset images, int batch) {
-        return queryVectors(query, QueryInputs.images(images), batch);
+        return queryVectors(query, TrainingInputs.images(images), batch);
     }
 
     /** The query vectors (unit length) of every item, [n, d] row-major. */
-    public static float[] queryVectors(GlobalNet query, QueryInputs items, int batch) {
+    public static float[] queryVectors(GlobalNet query, TrainingInputs items, int batch) {
         query.train(false);
         int d = query.dim();
         float[] out = new float[items.size() * d];

@@ -31,6 +31,7 @@ import org.affengine.index.Metric;
 import org.affengine.io.Directories;
 import org.affengine.models.LocalVoting;
 import org.affengine.models.PcaWhitening;
+import org.affengine.models.TrainingInputs;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -99,8 +100,8 @@ public final class PhotoExperiment {
     private FeatureStore trainStore;
     private FeatureStore galleryStore;
     private FeatureStore queryStore;
-    private QueryInputs trainMaps;
-    private QueryInputs queryMaps;
+    private TrainingInputs trainMaps;
+    private TrainingInputs queryMaps;
     private List<Features.LocalSet> gallerySift;
     private List<Features.LocalSet> querySift;
 
@@ -300,11 +301,11 @@ public final class PhotoExperiment {
         return FeatureStore.open(dir, inputs);
     }
 
-    private QueryInputs maps(float[] values, int[] labels, int classes) {
+    private TrainingInputs maps(float[] values, int[] labels, int classes) {
         int per = describer.mapValues();
         int side = describer.mapSide;
         int channels = describer.mapChannels;
-        return new QueryInputs() {
+        return new TrainingInputs() {
             @Override
             public int size() {
                 return labels.length;

@@ -1,28 +1,28 @@
-package org.affengine.train;
+package org.affengine.models;
 
 import org.affengine.data.Dataset;
-import org.affengine.models.ImageBatches;
 import org.bytedeco.pytorch.Tensor;
 
 /**
- * The query side of training: what the query model embeds for a batch of training items, and their labels. Images
- * for a model trained end to end; cached feature maps of a frozen trunk for a head trained on top of one.
+ * What a network embeds in training, by item, and the items' labels: images for a network trained end to end; cached
+ * feature maps of a frozen backbone for a head trained on top of one (the photo experiment's query head and its
+ * learned local model).
  */
-public interface QueryInputs {
+public interface TrainingInputs {
     int size();
 
     /** Number of classes; labels are 0 .. classes() - 1. */
     int classes();
 
-    /** The query model's input for the items at indices. */
+    /** The network's input for the items at indices. */
     Tensor inputs(int[] indices);
 
     /** Their labels [B], int64. */
     Tensor labels(int[] indices);
 
-    /** A dataset's images, normalised as the built-in query model takes them. */
-    static QueryInputs images(Dataset data) {
-        return new QueryInputs() {
+    /** A dataset's images, normalised as the built-in networks take them ({@link ImageBatches}). */
+    static TrainingInputs images(Dataset data) {
+        return new TrainingInputs() {
             @Override
             public int size() {
                 return data.size();

@@ -66,7 +66,8 @@ final class PhotoExperimentCommand implements Callable<Integer> {
         PhotoExperiment.Settings s = new PhotoExperiment.Settings(instances != null ? instances : d.instances(),
                 d.views(), steps != null ? steps : d.steps(), d.batch(), d.lr(), d.weightDecay(), d.alpha(), d.dim(),
                 d.layers(), d.heads(), d.ffn(), d.mlpWidth(), d.scale(), d.margin(), d.whitenDim(), d.headWidth(),
-                d.maxLocal(), seed, trunkCut != null ? trunkCut : d.trunkCut(),
+                d.maxLocal(), d.attentionHidden(), d.attentionDim(), d.attentionKeep(), d.attentionSteps(), seed,
+                trunkCut != null ? trunkCut : d.trunkCut(),
                 tunedStep != null ? tunedStep : d.tunedStep());
         if (!Files.exists(benchmark.resolve("gnd_instances.pkl"))) {
             if (new picocli.CommandLine(new MakeInstancesCommand()).execute("--out", benchmark.toString(), "--seed",

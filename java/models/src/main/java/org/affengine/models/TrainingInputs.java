@@ -44,4 +44,58 @@ public interface TrainingInputs {
             }
         };
     }
+
+    /**
+     * Items held in memory, each a float array of itemShape (e.g. a frozen backbone's [C, H, W] map), row-major one
+     * after another in values, with their labels.
+     */
+    static TrainingInputs arrays(float[] values, int[] labels, int classes, long... itemShape) {
+        long per = 1;
+        for (long d : itemShape) {
+            per = Math.multiplyExact(per, d);
+        }
+        if (values.length != (long) labels.length * per) {
+            throw new IllegalArgumentException(values.length + " values are not " + labels.length + " items of "
+                    + java.util.Arrays.toString(itemShape));
+        }
+        int size = (int) per;
+        long[] shape = itemShape.clone();
+        return new TrainingInputs() {
+            @Override
+            public int size() {
+                return labels.length;
+            }
+
+            @Override
+            public int classes() {
+                return classes;
+            }
+
+            @Override
+            public Tensor inputs(int[] indices) {
+                float[] batch = new float[indices.length * size];
+                for (int i = 0; i < indices.length; i++) {
+                    System.arraycopy(values, indices[i] * size, batch, i * size, size);
+                }
+                long[] batchShape = new long[shape.length + 1];  // one per call: settings train in parallel
+                batchShape[0] = indices.length;
+                System.arraycopy(shape, 0, batchShape, 1, shape.length);
+                return Tensor.create(batch, batchShape);
+            }
+
+            @Override
+            public Tensor labels(int[] indices) {
+                return labelsAt(labels, indices);
+            }
+        };
+    }
+
+    /** labels[indices] as the int64 tensor [B] that {@link #labels} gives. */
+    static Tensor labelsAt(int[] labels, int[] indices) {
+        long[] l = new long[indices.length];
+        for (int i = 0; i < indices.length; i++) {
+            l[i] = labels[indices[i]];
+        }
+        return Tensor.create(l, indices.length);
+    }
 }

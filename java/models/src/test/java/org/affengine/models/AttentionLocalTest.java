@@ -20,7 +20,7 @@ class AttentionLocalTest {
      * classifying the pooled descriptor needs attention on the pattern's location. Items of the last class are noise
      * only (signalAt -1): without them one patterned class could be told by the absence of the others.
      */
-    record Maps(float[] values, int[] labels, int[] signalAt) implements TrainingInputs {
+    record Maps(TrainingInputs inputs, int[] signalAt) {
         static Maps draw(int n, float[][] patterns, Random random) {
             int per = CHANNELS * SIDE * SIDE;
             float[] v = new float[n * per];
@@ -36,36 +36,7 @@ class AttentionLocalTest {
                     }
                 }
             }
-            return new Maps(v, labels, at);
-        }
-
-        @Override
-        public int size() {
-            return labels.length;
-        }
-
-        @Override
-        public int classes() {
-            return CLASSES;
-        }
-
-        @Override
-        public Tensor inputs(int[] indices) {
-            int per = CHANNELS * SIDE * SIDE;
-            float[] batch = new float[indices.length * per];
-            for (int i = 0; i < indices.length; i++) {
-                System.arraycopy(values, indices[i] * per, batch, i * per, per);
-            }
-            return Tensor.create(batch, indices.length, CHANNELS, SIDE, SIDE);
-        }
-
-        @Override
-        public Tensor labels(int[] indices) {
-            long[] l = new long[indices.length];
-            for (int i = 0; i < indices.length; i++) {
-                l[i] = labels[indices[i]];
-            }
-            return Tensor.create(l, indices.length);
+            return new Maps(TrainingInputs.arrays(v, labels, CLASSES, CHANNELS, SIDE, SIDE), at);
         }
     }
 
@@ -90,11 +61,11 @@ class AttentionLocalTest {
         Maps test = Maps.draw(64, patterns, random);
         org.bytedeco.pytorch.global.torch.manual_seed(seed);
         AttentionLocal net = new AttentionLocal("synthetic", CHANNELS, SIDE, 16, 32, 16);
-        List<Trainer.Point> curve = Trainer.train(net, train, new Trainer.Config(800, 32, 0.05, 0.9, 0, seed, 200),
-                i -> { });
+        List<Trainer.Point> curve = Trainer.train(net, train.inputs(), new Trainer.Config(800, 32, 0.05, 0.9, 0, seed,
+                200), i -> { });
         assertTrue(curve.get(curve.size() - 1).accuracy() > 0.9, "training accuracy " + curve + ", seed " + seed);
-        int[] all = java.util.stream.IntStream.range(0, test.size()).toArray();
-        Features.LocalSet[] sets = net.extract(test.inputs(all), 3);
+        int[] all = java.util.stream.IntStream.range(0, test.signalAt().length).toArray();
+        Features.LocalSet[] sets = net.extract(test.inputs().inputs(all), 3);
         int first = 0;
         int patterned = 0;
         for (int i = 0; i < sets.length; i++) {

@@ -28,7 +28,7 @@ import org.affengine.data.Features;
  * key is described again and overwritten (it is derived data: nothing is lost).
  */
 final class DescribedCache {
-    private static final String MAGIC = "aff-described-v1";
+    private static final String MAGIC = "aff-described-v2";
 
     /** Accumulates what decides an entry's content: settings and file contents. */
     static final class Key {
@@ -96,25 +96,34 @@ final class DescribedCache {
     /** The entry named part under key, computed by describe (and stored) when absent or unusable. */
     PhotoDescriber.Described get(String part, Key key, Supplier<PhotoDescriber.Described> describe)
             throws IOException {
-        String name = part + ".described";
-        String hex = key.hex();
-        Path file = dir.resolve(name);
+        PhotoDescriber.Described d = find(part, key);
+        if (d == null) {
+            d = describe.get();
+            put(part, key, d);
+        }
+        return d;
+    }
+
+    /** The entry named part under key, or null when it is absent or unusable (then said on stderr). */
+    PhotoDescriber.Described find(String part, Key key) {
+        Path file = dir.resolve(part + ".described");
         try {
-            PhotoDescriber.Described d = read(file, hex);
-            if (d != null) {
-                return d;
-            }
+            return read(file, key.hex());
         } catch (NoSuchFileException e) {
-            // first run
+            return null;  // first run
         } catch (java.io.EOFException e) {
             System.err.println("photo cache " + file + " is truncated: describing again");
         } catch (IOException | RuntimeException e) {
             System.err.println("photo cache " + file + " unusable (" + e.getMessage() + "): describing again");
         }
-        PhotoDescriber.Described d = describe.get();
+        return null;
+    }
+
+    /** Stores d as the entry named part under key (atomically: a reader sees the old entry or the new one). */
+    void put(String part, Key key, PhotoDescriber.Described d) throws IOException {
         Files.createDirectories(dir);
-        AtomicFiles.write(dir, name, out -> write(new CheckedOutputStream(out, new CRC32C()), hex, d));
-        return d;
+        String hex = key.hex();
+        AtomicFiles.write(dir, part + ".described", out -> write(new CheckedOutputStream(out, new CRC32C()), hex, d));
     }
 
     private static void write(CheckedOutputStream checked, String key, PhotoDescriber.Described d)
@@ -125,12 +134,8 @@ final class DescribedCache {
         floats(out, d.inception());
         floats(out, d.mobilenet());
         floats(out, d.maps());
-        out.writeInt(d.sift().size());
-        for (Features.LocalSet set : d.sift()) {
-            out.writeInt(set.count());
-            floats(out, set.rows());
-            floats(out, set.positions());
-        }
+        sets(out, d.sift());
+        sets(out, d.attention());
         out.flush();
         long crc = checked.getChecksum().getValue();
         out.writeLong(crc);  // after the checksummed part
@@ -151,21 +156,36 @@ final class DescribedCache {
             float[] inception = floats(in);
             float[] mobilenet = floats(in);
             float[] maps = floats(in);
-            int n = in.readInt();
-            if (n < 0 || n > 1 << 24) {
-                throw new IOException("bad image count " + n);
-            }
-            List<Features.LocalSet> sift = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                int count = in.readInt();
-                sift.add(new Features.LocalSet(count, floats(in), floats(in)));
-            }
+            List<Features.LocalSet> sift = sets(in);
+            List<Features.LocalSet> attention = sets(in);
             long crc = checked.getChecksum().getValue();
             if (new DataInputStream(raw).readLong() != crc) {
                 throw new IOException("CRC-32C mismatch");
             }
-            return new PhotoDescriber.Described(inception, mobilenet, sift, maps);
+            return new PhotoDescriber.Described(inception, mobilenet, sift, attention, maps);
         }
+    }
+
+    private static void sets(DataOutputStream out, List<Features.LocalSet> sets) throws IOException {
+        out.writeInt(sets.size());
+        for (Features.LocalSet set : sets) {
+            out.writeInt(set.count());
+            floats(out, set.rows());
+            floats(out, set.positions());
+        }
+    }
+
+    private static List<Features.LocalSet> sets(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > 1 << 24) {
+            throw new IOException("bad image count " + n);
+        }
+        List<Features.LocalSet> sets = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int count = in.readInt();
+            sets.add(new Features.LocalSet(count, floats(in), floats(in)));
+        }
+        return sets;
     }
 
     private static void floats(DataOutputStream out, float[] v) throws IOException {

@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.function.IntConsumer;
 import org.affengine.data.Features;
 import org.affengine.data.RawImage;
+import org.affengine.models.AttentionLocal;
 import org.affengine.models.KerasGraph;
 import org.affengine.models.Layers;
 import org.affengine.models.OpenCvLocal;
@@ -22,8 +23,9 @@ import org.bytedeco.pytorch.Tensor;
 /**
  * Describes photographs for the AFF experiment on photos, one pass per image: the gallery models (GeM over
  * InceptionV3's mixed7 and over MobileNetV2's block_13_expand_relu, both ImageNet-pretrained and imported from
- * TF.js; OpenCV SIFT as the local model) and the query model's frozen trunk: MobileNetV2 up to a cut layer at or
- * before block_13_expand_relu, its map averaged over 2 x 2 cells, which the trainable {@link TrunkHead} takes (the
+ * TF.js; OpenCV SIFT as a local model; the mixed7 maps kept for the learned local model, an {@link AttentionLocal}
+ * trained on them afterwards) and the query model's frozen trunk: MobileNetV2 up to a cut layer at or before
+ * block_13_expand_relu, its map averaged over 2 x 2 cells, which the trainable {@link TrunkHead} takes (the
  * MobileNetV2 layers after the cut, fine-tuned, then a head).
  */
 final class PhotoDescriber {
@@ -32,10 +34,27 @@ final class PhotoDescriber {
     static final String MOBILENET = "mobilenet_v2";
     static final String MOBILENET_LAYER = "block_13_expand_relu";
 
-    /** n images' raw descriptors: GeM vectors [n x C] row-major, SIFT sets, and trunk maps [n x C x s x s]. */
-    record Described(float[] inception, float[] mobilenet, List<Features.LocalSet> sift, float[] maps) {
+    /**
+     * n images' descriptors: GeM vectors [n x C] row-major, SIFT sets, the learned local model's sets (trained on
+     * the InceptionV3 maps after describing, so filled in later), and trunk maps [n x C x s x s]. Cache entries hold
+     * some of the parts, the others empty.
+     */
+    record Described(float[] inception, float[] mobilenet, List<Features.LocalSet> sift,
+                     List<Features.LocalSet> attention, float[] maps) {
+        static Described mapsOnly(float[] maps) {
+            return new Described(new float[0], new float[0], List.of(), List.of(), maps);
+        }
+
+        static Described attentionOnly(List<Features.LocalSet> attention) {
+            return new Described(new float[0], new float[0], List.of(), attention, new float[0]);
+        }
+
         Described withMaps(float[] m) {
-            return new Described(inception, mobilenet, sift, m);
+            return new Described(inception, mobilenet, sift, attention, m);
+        }
+
+        Described withAttention(List<Features.LocalSet> a) {
+            return new Described(inception, mobilenet, sift, a, maps);
         }
     }
 
@@ -45,6 +64,7 @@ final class PhotoDescriber {
     final OpenCvLocal sift;
     final String trunkCut;
     final int inceptionDim;
+    final int inceptionSide;  // of the mixed7 map
     final int mobilenetDim;
     final int mapChannels;
     final int mapSide;  // after the 2 x 2 average
@@ -60,6 +80,7 @@ final class PhotoDescriber {
         long[] gallery = mobilenet.outputShape(MOBILENET_LAYER);
         long[] mb = mobilenet.outputShape(trunkCut);  // Keras layout: [1, H, W, C]
         inceptionDim = (int) in[in.length - 1];
+        inceptionSide = (int) in[1];
         mobilenetDim = (int) gallery[gallery.length - 1];
         mapChannels = (int) mb[mb.length - 1];
         if (mb.length != 4 || mb[1] % 2 != 0 || mb[1] != mb[2]) {
@@ -92,8 +113,11 @@ final class PhotoDescriber {
         return inception.macs(INCEPTION_LAYER);
     }
 
-    /** Describes the images in batches, telling progress the number done after each batch. */
-    Described describe(List<RawImage> images, int batch, IntConsumer progress) {
+    /**
+     * Describes the images in batches, telling progress the number done after each batch; unless inceptionMaps is
+     * null, also keeps their InceptionV3 maps there (the learned local model's input).
+     */
+    Described describe(List<RawImage> images, int batch, IntConsumer progress, HalfMaps inceptionMaps) {
         int n = images.size();
         float[] inc = new float[n * inceptionDim];
         float[] mob = new float[n * mobilenetDim];
@@ -101,18 +125,46 @@ final class PhotoDescriber {
         List<Features.LocalSet> locals = new ArrayList<>();
         for (int start = 0; start < n; start += batch) {
             List<RawImage> part = images.subList(start, Math.min(n, start + batch));
-            int b = part.size();
-            int incSide = (int) inception.inputShape()[0];
-            float[] g = inception.run(TfjsInput.nhwc(part, incSide), b, List.of(INCEPTION_LAYER)).get(INCEPTION_LAYER)
-                    .gem(3);
+            KerasGraph.Output map = inceptionMap(part);
+            float[] g = map.gem(3);
             System.arraycopy(g, 0, inc, start * inceptionDim, g.length);
+            if (inceptionMaps != null) {
+                inceptionMaps.put(start, part.size(), map.values());
+            }
             trunk(part, mob, start * mobilenetDim, maps, start * mapValues());
             for (RawImage img : part) {
                 locals.add(sift.extract(img));
             }
-            progress.accept(start + b);
+            progress.accept(start + part.size());
         }
-        return new Described(inc, mob, locals, maps);
+        return new Described(inc, mob, locals, List.of(), maps);
+    }
+
+    /** Only the InceptionV3 maps of the images, into out, in batches, telling progress as above. */
+    void inceptionMaps(List<RawImage> images, int batch, IntConsumer progress, HalfMaps out) {
+        int n = images.size();
+        for (int start = 0; start < n; start += batch) {
+            List<RawImage> part = images.subList(start, Math.min(n, start + batch));
+            out.put(start, part.size(), inceptionMap(part).values());
+            progress.accept(start + part.size());
+        }
+    }
+
+    /** Room for n images' InceptionV3 maps, with their labels. */
+    HalfMaps inceptionMapsFor(int[] labels, int classes) {
+        return new HalfMaps(labels, classes, inceptionSide, inceptionDim);
+    }
+
+    /** The learned local model on the InceptionV3 map, untrained. */
+    AttentionLocal attentionLocal(int hidden, int dim) {
+        return new AttentionLocal(INCEPTION + "-" + INCEPTION_LAYER, inceptionDim, inceptionSide,
+                (double) inception.inputShape()[0] / inceptionSide, hidden, dim);
+    }
+
+    private KerasGraph.Output inceptionMap(List<RawImage> images) {
+        int side = (int) inception.inputShape()[0];
+        return inception.run(TfjsInput.nhwc(images, side), images.size(), List.of(INCEPTION_LAYER))
+                .get(INCEPTION_LAYER);
     }
 
     /** Only the trunk maps of the images (MobileNetV2 up to the cut), in batches, telling progress as above. */

@@ -29,21 +29,25 @@ import org.affengine.eval.TrainingStamps;
 import org.affengine.index.ExactIndex;
 import org.affengine.index.Metric;
 import org.affengine.io.Directories;
+import org.affengine.models.AttentionLocal;
 import org.affengine.models.LocalVoting;
 import org.affengine.models.PcaWhitening;
+import org.affengine.models.Trainer;
 import org.affengine.models.TrainingInputs;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
 /**
  * The AFF experiment on photographs. Training: instance discrimination over augmented views of the Tux Paint stamps
  * (every stamp a class; easy and hard views as the benchmark makes them), disjoint from the benchmark's photos.
  * Gallery: InceptionV3 mixed7 GeM and MobileNetV2 block_13 GeM (ImageNet weights, frozen, PCA-whitened on the
- * training views) and SIFT (local). Query: MobileNetV2 initialised from the same ImageNet weights, frozen up to a cut
- * layer, fine-tuned from there to block_13_expand_relu, plus a new head ({@link TrunkHead}). Scored with revisitop
- * easy / medium / hard mAP on the instance benchmark (queries cropped to their box). Rows as in {@link AffExperiment}:
- * symmetric single models, asymmetric single models (BCT-style), AFF, the concat-MLP mixer, alpha = 0, two-stage,
- * AFF on the global models only, the symmetric mixer (ceiling) and the untrained query model (floor); plus the
- * measured CPU cost per image of the query side and of the gallery side.
+ * training views), SIFT (local) and a learned local model (a DELF-style attention head on the frozen mixed7 map,
+ * trained on the training views first, then frozen). Query: MobileNetV2 initialised from the same ImageNet weights,
+ * frozen up to a cut layer, fine-tuned from there to block_13_expand_relu, plus a new head ({@link TrunkHead}).
+ * Scored with revisitop easy / medium / hard mAP on the instance benchmark (queries cropped to their box). Rows as in
+ * {@link AffExperiment}: symmetric single models, asymmetric single models (BCT-style), AFF, the concat-MLP mixer,
+ * alpha = 0, two-stage, AFF without SIFT, AFF on the global models only, the symmetric mixer (ceiling) and the
+ * untrained query model (floor); plus the measured CPU cost per image of the query side and of the gallery side.
  */
 public final class PhotoExperiment {
     /**
@@ -53,21 +57,22 @@ public final class PhotoExperiment {
      */
     public record Settings(int instances, int views, int steps, int batch, double lr, double weightDecay,
                            double alpha, int dim, int layers, int heads, int ffn, int mlpWidth, double scale,
-                           double margin, int whitenDim, int headWidth, int maxLocal, long seed, String trunkCut,
+                           double margin, int whitenDim, int headWidth, int maxLocal, int attentionHidden,
+                           int attentionDim, int attentionKeep, int attentionSteps, long seed, String trunkCut,
                            double tunedStep) {
         /**
          * The query trunk frozen whole: fine-tuning its last layers (--trunk-cut block_11_add) scored lower on every
          * fused setting at this data scale (README, "AFF on photographs").
          */
         public static Settings defaults() {
-            return new Settings(0, 6, 1000, 64, 1e-3, 1e-4, 0.99, 128, 2, 4, 256, 256, 16, 0.2, 256, 256, 64, 1,
-                    PhotoDescriber.MOBILENET_LAYER, 0.1);
+            return new Settings(0, 6, 1000, 64, 1e-3, 1e-4, 0.99, 128, 2, 4, 256, 256, 16, 0.2, 256, 256, 64, 256,
+                    128, 32, 1000, 1, PhotoDescriber.MOBILENET_LAYER, 0.1);
         }
 
         /** A few minutes: 100 stamps, 2 views each, 120 steps, smaller widths. */
         public static Settings quick() {
-            return new Settings(100, 2, 120, 32, 1e-3, 1e-4, 0.9, 64, 1, 4, 128, 128, 16, 0.2, 64, 128, 32, 1,
-                    PhotoDescriber.MOBILENET_LAYER, 0.1);
+            return new Settings(100, 2, 120, 32, 1e-3, 1e-4, 0.9, 64, 1, 4, 128, 128, 16, 0.2, 64, 128, 32, 64, 32,
+                    16, 120, 1, PhotoDescriber.MOBILENET_LAYER, 0.1);
         }
 
         AffTrainer.Config trainer(AffTrainer.Schedule schedule, double a) {
@@ -81,7 +86,7 @@ public final class PhotoExperiment {
 
     /**
      * The outcome. Costs per image measured on this machine at batch 1: the query model (trunk and head) and the
-     * gallery side (both backbones, SIFT, the mixer).
+     * gallery side (both backbones, SIFT, the learned local model, the mixer).
      */
     public record Result(int trainInstances, int trainViews, int queries, int galleryImages, Settings settings,
                          List<Row> rows, double queryMsPerImage, double galleryMsPerImage, double describeSeconds,
@@ -102,8 +107,8 @@ public final class PhotoExperiment {
     private FeatureStore queryStore;
     private TrainingInputs trainMaps;
     private TrainingInputs queryMaps;
-    private List<Features.LocalSet> gallerySift;
-    private List<Features.LocalSet> querySift;
+    private Map<String, List<Features.LocalSet>> galleryLocal;  // by local model
+    private Map<String, List<Features.LocalSet>> queryLocal;
 
     private PhotoExperiment(Settings s, AffExperiment.Monitor monitor, RevisitopGround gnd, PhotoDescriber d) {
         this.s = s;
@@ -166,15 +171,6 @@ public final class PhotoExperiment {
         for (Path stamp : stamps) {
             trainKey.addFile(stamp);
         }
-        PhotoDescriber.Described train = described(cache, "train", trainKey, "describe training views", nTrain,
-                i -> {
-                    try {
-                        return PhotoDescriber.rgb(view(TrainingStamps.read(stamps.get(i / views)), i / views,
-                                i % views));
-                    } catch (IOException ex) {
-                        throw new java.io.UncheckedIOException(ex);
-                    }
-                });
         Path jpg = benchmark.resolve("jpg");
         DescribedCache.Key benchmarkKey = common.copy().addFile(benchmark.resolve("gnd_instances.pkl"));
         for (String name : gnd.imlist()) {
@@ -183,10 +179,46 @@ public final class PhotoExperiment {
         for (String name : gnd.qimlist()) {
             benchmarkKey.addFile(jpg.resolve(name + ".jpg"));
         }
-        PhotoDescriber.Described gallery = described(cache, "gallery", benchmarkKey, "describe benchmark gallery",
-                gnd.imlist().size(), i -> readJpg(jpg, gnd.imlist().get(i)));
-        PhotoDescriber.Described queries = described(cache, "queries", benchmarkKey, "describe benchmark queries",
-                gnd.qimlist().size(), i -> cropped(readJpg(jpg, gnd.qimlist().get(i)), gnd.queries().get(i).bbx()));
+        int[] labels = new int[nTrain];
+        for (int i = 0; i < nTrain; i++) {
+            labels[i] = i / views;
+        }
+        List<Part> parts = List.of(
+                new Part("train", trainKey, "training views", labels, stamps.size(), i -> {
+                    try {
+                        return PhotoDescriber.rgb(view(TrainingStamps.read(stamps.get(i / views)), i / views,
+                                i % views));
+                    } catch (IOException ex) {
+                        throw new java.io.UncheckedIOException(ex);
+                    }
+                }),
+                new Part("gallery", benchmarkKey, "benchmark gallery", new int[gnd.imlist().size()], 1,
+                        i -> readJpg(jpg, gnd.imlist().get(i))),
+                new Part("queries", benchmarkKey, "benchmark queries", new int[gnd.qimlist().size()], 1,
+                        i -> cropped(readJpg(jpg, gnd.qimlist().get(i)), gnd.queries().get(i).bbx())));
+        // The learned local model trains on the training views' InceptionV3 maps, so its sets are cached under the
+        // training key too. When they are not, describing keeps every part's maps (1.6 GB as fp16) for it.
+        DescribedCache.Key attentionKey = trainKey.copy().add("attention v1").add(s.attentionHidden() + " "
+                + s.attentionDim() + " " + s.attentionKeep() + " " + s.attentionSteps());
+        List<PhotoDescriber.Described> cachedAttention = new ArrayList<>();
+        for (Part part : parts) {
+            cachedAttention.add(cache.find(part.name() + "-attention", part.attentionKey(attentionKey)));
+        }
+        boolean trainAttention = cachedAttention.contains(null);
+        List<HalfMaps> inceptionMaps = new ArrayList<>();
+        List<PhotoDescriber.Described> described = new ArrayList<>();
+        for (Part part : parts) {
+            HalfMaps m = trainAttention ? describer.inceptionMapsFor(part.labels(), part.classes()) : null;
+            inceptionMaps.add(m);
+            described.add(described(cache, part, m));
+        }
+        if (trainAttention) {
+            cachedAttention = attention(cache, parts, attentionKey, inceptionMaps);
+        }
+        inceptionMaps.clear();  // the maps are done with: let them go before training
+        PhotoDescriber.Described train = described.get(0).withAttention(cachedAttention.get(0).attention());
+        PhotoDescriber.Described gallery = described.get(1).withAttention(cachedAttention.get(1).attention());
+        PhotoDescriber.Described queries = described.get(2).withAttention(cachedAttention.get(2).attention());
         // Whitening learned on the training views only.
         PcaWhitening incW = PcaWhitening.fit(train.inception(), describer.inceptionDim, s.whitenDim(), 0.1);
         PcaWhitening mobW = PcaWhitening.fit(train.mobilenet(), describer.mobilenetDim, s.whitenDim(), 0.1);
@@ -196,21 +228,79 @@ public final class PhotoExperiment {
         FeatureSpec mob = FeatureSpec.global(PhotoDescriber.MOBILENET + "-block13-gem-pcaw", s.whitenDim(),
                 Map.of("backbone", "MobileNetV2 (ImageNet, TF.js), block_13_expand_relu, GeM p 3",
                         "whitening", "PCA on the training views, shrinkage 0.1"));
-        inputs = List.of(inc, mob, describer.sift.spec());
+        FeatureSpec attention = FeatureSpec.local(PhotoDescriber.INCEPTION + "-" + PhotoDescriber.INCEPTION_LAYER
+                + "-attention", s.attentionDim(), s.attentionKeep(), Map.of("backbone", "InceptionV3 (ImageNet, "
+                + "TF.js), mixed7, frozen", "head", "DELF-style attention " + s.attentionHidden() + " and 1x1 "
+                + "descriptor, trained " + s.attentionSteps() + " steps on the training views", "selection",
+                "top " + s.attentionKeep() + " by attention"));
+        inputs = List.of(inc, mob, describer.sift.spec(), attention);
         trainStore = store(work.resolve("train-features"), "tuxpaint-views", Dataset.Split.TRAIN, train, incW, mobW);
         galleryStore = store(work.resolve("gallery-features"), "instances-gallery", Dataset.Split.TEST, gallery,
                 incW, mobW);
         queryStore = store(work.resolve("query-features"), "instances-queries", Dataset.Split.TEST, queries, incW,
                 mobW);
-        int[] labels = new int[nTrain];
-        for (int i = 0; i < nTrain; i++) {
-            labels[i] = i / views;
-        }
         trainMaps = maps(train.maps(), labels, stamps.size());
         queryMaps = maps(queries.maps(), new int[gnd.qimlist().size()], 1);
-        gallerySift = gallery.sift();
-        querySift = queries.sift();
+        galleryLocal = Map.of(inputs.get(2).name(), gallery.sift(), inputs.get(3).name(), gallery.attention());
+        queryLocal = Map.of(inputs.get(2).name(), queries.sift(), inputs.get(3).name(), queries.attention());
         return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** A set of images to describe: its cache entries' name and key, labels, and how to make image i. */
+    private record Part(String name, DescribedCache.Key key, String label, int[] labels, int classes,
+                        IntFunction<RawImage> image) {
+        DescribedCache.Key attentionKey(DescribedCache.Key attention) {
+            return attention.copy().add(name).add(key.hex());
+        }
+    }
+
+    /**
+     * Trains the learned local model on the training views' InceptionV3 maps (instance discrimination, as the
+     * gallery models were trained), keeps each image's top attention locations and caches them per part. A part
+     * whose descriptions came from the cache has no maps yet: InceptionV3 runs over it again first.
+     */
+    private List<PhotoDescriber.Described> attention(DescribedCache cache, List<Part> parts,
+                                                     DescribedCache.Key key, List<HalfMaps> maps)
+            throws IOException {
+        for (int p = 0; p < parts.size(); p++) {
+            if (!maps.get(p).complete()) {
+                Part part = parts.get(p);
+                HalfMaps out = maps.get(p);
+                withProgress("describe " + part.label() + " (InceptionV3 maps)", part.labels().length, part.image(),
+                        (list, progress) -> {
+                            describer.inceptionMaps(list, 8, progress, out);
+                            return null;
+                        });
+            }
+        }
+        AttentionLocal net;
+        synchronized (AffTrainer.SEEDING) {
+            manual_seed(s.seed());
+            net = describer.attentionLocal(s.attentionHidden(), s.attentionDim());
+        }
+        List<Trainer.Point> curve;
+        try (AffExperiment.Monitor.Task task = monitor.start("train the learned local model", s.attentionSteps())) {
+            curve = Trainer.train(net, maps.get(0), new Trainer.Config(s.attentionSteps(), 64, 0.05, 0.9, 1e-4,
+                    s.seed(), 100), done -> task.step());
+        }
+        Trainer.Point last = curve.get(curve.size() - 1);
+        System.err.printf(java.util.Locale.ROOT, "learned local model: loss %.3f, training accuracy %.3f at step %d%n",
+                last.loss(), last.accuracy(), last.step());
+        List<PhotoDescriber.Described> out = new ArrayList<>();
+        for (int p = 0; p < parts.size(); p++) {
+            HalfMaps m = maps.get(p);
+            List<Features.LocalSet> sets = new ArrayList<>();
+            for (int start = 0; start < m.size(); start += 64) {
+                try (PointerScope scope = new PointerScope()) {
+                    int[] batch = java.util.stream.IntStream.range(start, Math.min(m.size(), start + 64)).toArray();
+                    sets.addAll(List.of(net.extract(m.inputs(batch), s.attentionKeep())));
+                }
+            }
+            PhotoDescriber.Described d = PhotoDescriber.Described.attentionOnly(sets);
+            cache.put(parts.get(p).name() + "-attention", parts.get(p).attentionKey(key), d);
+            out.add(d);
+        }
+        return out;
     }
 
     /** View v of stamp i: over a background colour drawn for it, easy for even v, hard for odd. */
@@ -223,25 +313,30 @@ public final class PhotoExperiment {
     }
 
     /**
-     * A part's descriptions from the cache: the backbones' under key, the trunk maps under key and the cut, so a
-     * new cut reruns only MobileNetV2 up to it.
+     * A part's descriptions from the cache: the backbones' under its key, the trunk maps under its key and the cut,
+     * so a new cut reruns only MobileNetV2 up to it. When the backbones run, their InceptionV3 maps go to
+     * inceptionMaps unless it is null.
      */
-    private PhotoDescriber.Described described(DescribedCache cache, String part, DescribedCache.Key key, String label,
-                                               int n, IntFunction<RawImage> image) throws IOException {
+    private PhotoDescriber.Described described(DescribedCache cache, Part part, HalfMaps inceptionMaps)
+            throws IOException {
         float[][] fresh = {null};
-        PhotoDescriber.Described base = cache.get(part, key, () -> {
-            PhotoDescriber.Described d = describeAll(label, n, image, false);
+        int n = part.labels().length;
+        PhotoDescriber.Described base = cache.get(part.name(), part.key(), () -> {
+            PhotoDescriber.Described d = withProgress("describe " + part.label(), n, part.image(),
+                    (list, progress) -> describer.describe(list, 8, progress, inceptionMaps));
             fresh[0] = d.maps();
             return d.withMaps(new float[0]);
         });
-        PhotoDescriber.Described maps = cache.get(part + "-maps", key.copy().add(describer.trunkCut), () ->
-                new PhotoDescriber.Described(new float[0], new float[0], List.of(), fresh[0] != null ? fresh[0]
-                        : describeAll(label + " (trunk maps at " + describer.trunkCut + ")", n, image, true).maps()));
+        PhotoDescriber.Described maps = cache.get(part.name() + "-maps", part.key().copy().add(describer.trunkCut),
+                () -> PhotoDescriber.Described.mapsOnly(fresh[0] != null ? fresh[0]
+                        : withProgress("describe " + part.label() + " (trunk maps at " + describer.trunkCut + ")", n,
+                                part.image(), (list, progress) -> describer.maps(list, 8, progress))));
         return base.withMaps(maps.maps());
     }
 
-    /** Describes n images with progress; mapsOnly: only the query trunk's maps (the rest left empty). */
-    private PhotoDescriber.Described describeAll(String label, int n, IntFunction<RawImage> image, boolean mapsOnly) {
+    /** Runs work over n images (made on demand) under a progress bar that counts the images done. */
+    private <T> T withProgress(String label, int n, IntFunction<RawImage> image,
+                               java.util.function.BiFunction<List<RawImage>, java.util.function.IntConsumer, T> work) {
         try (AffExperiment.Monitor.Task task = monitor.start(label, n)) {
             int[] done = {0};
             List<RawImage> list = new java.util.AbstractList<>() {
@@ -255,14 +350,12 @@ public final class PhotoExperiment {
                     return n;
                 }
             };
-            java.util.function.IntConsumer progress = upTo -> {
+            return work.apply(list, upTo -> {
                 while (done[0] < upTo) {
                     task.step();
                     done[0]++;
                 }
-            };
-            return mapsOnly ? new PhotoDescriber.Described(new float[0], new float[0], List.of(),
-                    describer.maps(list, 8, progress)) : describer.describe(list, 8, progress);
+            });
         }
     }
 
@@ -295,45 +388,16 @@ public final class PhotoExperiment {
                         (i + 1) * s.whitenDim()));
                 global.put(inputs.get(1).name(), java.util.Arrays.copyOfRange(mob, i * s.whitenDim(),
                         (i + 1) * s.whitenDim()));
-                w.append(new Features(global, Map.of(inputs.get(2).name(), d.sift().get(i))));
+                w.append(new Features(global, Map.of(inputs.get(2).name(), d.sift().get(i), inputs.get(3).name(),
+                        d.attention().get(i))));
             }
         }
         return FeatureStore.open(dir, inputs);
     }
 
     private TrainingInputs maps(float[] values, int[] labels, int classes) {
-        int per = describer.mapValues();
-        int side = describer.mapSide;
-        int channels = describer.mapChannels;
-        return new TrainingInputs() {
-            @Override
-            public int size() {
-                return labels.length;
-            }
-
-            @Override
-            public int classes() {
-                return classes;
-            }
-
-            @Override
-            public Tensor inputs(int[] indices) {
-                float[] batch = new float[indices.length * per];
-                for (int i = 0; i < indices.length; i++) {
-                    System.arraycopy(values, indices[i] * per, batch, i * per, per);
-                }
-                return Tensor.create(batch, indices.length, channels, side, side);
-            }
-
-            @Override
-            public Tensor labels(int[] indices) {
-                long[] l = new long[indices.length];
-                for (int i = 0; i < indices.length; i++) {
-                    l[i] = labels[indices[i]];
-                }
-                return Tensor.create(l, indices.length);
-            }
-        };
+        return TrainingInputs.arrays(values, labels, classes, describer.mapChannels, describer.mapSide,
+                describer.mapSide);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -345,9 +409,11 @@ public final class PhotoExperiment {
         List<Row> rows = new ArrayList<>();
         long incMacs = describer.inceptionMacs();
         long mobMacs = describer.mobilenetMacs();
+        long headMacs = describer.attentionLocal(s.attentionHidden(), s.attentionDim()).macs();
         Map<String, Long> macs = Map.of(inputs.get(0).name(), incMacs, inputs.get(1).name(), mobMacs,
-                inputs.get(2).name(), 0L);
-        long allMacs = incMacs + mobMacs;
+                inputs.get(2).name(), 0L, inputs.get(3).name(), incMacs + headMacs);
+        long globalMacs = incMacs + mobMacs;
+        long allMacs = globalMacs + headMacs;  // InceptionV3 runs once for its GeM and the learned local model
         for (FeatureSpec f : inputs) {
             if (f.kind() == FeatureSpec.Kind.GLOBAL) {
                 SingleFeature single = new SingleFeature(f);
@@ -357,8 +423,9 @@ public final class PhotoExperiment {
                         macs.get(f.name()), 0));
             } else {
                 rows.add(score("symmetric:" + f.name(), "symmetric " + f.name() + " (ratio-test voting)", f.name(),
-                        f.name(), RevisitopEval.evaluate(LocalVoting.rank(querySift, gallerySift, f.dim(), 0.85),
-                                gnd), 0, 0, 0));
+                        f.name(), RevisitopEval.evaluate(LocalVoting.rank(queryLocal.get(f.name()),
+                                galleryLocal.get(f.name()), f.dim(), 0.85), gnd), macs.get(f.name()),
+                        macs.get(f.name()), 0));
             }
         }
         String fused = "all " + inputs.size() + " fused";
@@ -377,10 +444,16 @@ public final class PhotoExperiment {
                 AffTrainer.Schedule.JOINT, 0, s.dim()));
         jobs.add(() -> train("two-stage", "AFF, two-stage (mixer first, then query model)", fused, allMacs,
                 this::mixer, AffTrainer.Schedule.TWO_STAGE, 1.0, s.dim()));
-        // Diagnostic: the same mixer without the local tokens, to see what SIFT does to the asymmetric side.
+        // Diagnostics: the same mixer without SIFT's tokens, and without any local tokens, to see what each kind of
+        // local feature does to the asymmetric side.
         List<FeatureSpec> globals = inputs.stream().filter(f -> f.kind() == FeatureSpec.Kind.GLOBAL).toList();
-        jobs.add(() -> train("aff-global", "AFF on the global models only (no SIFT tokens)", "the "
-                + globals.size() + " global models fused", allMacs, () -> new DynamicMixer(globals,
+        List<FeatureSpec> learned = List.of(inputs.get(0), inputs.get(1), inputs.get(3));
+        jobs.add(() -> train("aff-learned", "AFF without SIFT (global models + learned local)", "the "
+                + globals.size() + " global models and the learned local model fused", allMacs,
+                () -> new DynamicMixer(learned, new DynamicMixer.Config(s.dim(), s.layers(), s.heads(), s.ffn())),
+                AffTrainer.Schedule.JOINT, s.alpha(), s.dim()));
+        jobs.add(() -> train("aff-global", "AFF on the global models only (no local tokens)", "the "
+                + globals.size() + " global models fused", globalMacs, () -> new DynamicMixer(globals,
                 new DynamicMixer.Config(s.dim(), s.layers(), s.heads(), s.ffn())), AffTrainer.Schedule.JOINT,
                 s.alpha(), s.dim()));
         List<Trained> trained = AffExperiment.runAll(jobs, workers);
@@ -469,7 +542,7 @@ public final class PhotoExperiment {
     /**
      * Milliseconds per image at batch 1 on this machine, every core (median of 9 benchmark images, after a
      * warm-up): the query model (trunk + head) and the gallery side (InceptionV3 and MobileNetV2 GeM, SIFT, the
-     * AFF mixer).
+     * learned local model, the AFF mixer).
      */
     private double[] measureCosts(Path benchmark) {
         Path jpg = benchmark.resolve("jpg");
@@ -477,6 +550,7 @@ public final class PhotoExperiment {
         head.train(false);
         DynamicMixer mix = mixer();
         mix.train(false);
+        AttentionLocal local = describer.attentionLocal(s.attentionHidden(), s.attentionDim());
         int reps = Math.min(9, gnd.imlist().size());
         double[] query = new double[reps];
         double[] gallery = new double[reps];
@@ -489,7 +563,11 @@ public final class PhotoExperiment {
                 head.embed(Tensor.create(map, 1, describer.mapChannels, describer.mapSide, describer.mapSide));
             }
             long t1 = System.nanoTime();
-            PhotoDescriber.Described d = describer.describe(List.of(img), 1, i -> { });
+            HalfMaps inceptionMap = describer.inceptionMapsFor(new int[1], 1);
+            describer.describe(List.of(img), 1, i -> { }, inceptionMap);
+            try (PointerScope scope = new PointerScope()) {
+                local.extract(inceptionMap.inputs(new int[] {0}), s.attentionKeep());
+            }
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
                 GalleryBatches.Batch b = GalleryBatches.load(galleryStore, inputs, new int[] {0});
                 mix.forward(b.features(), b.padding());

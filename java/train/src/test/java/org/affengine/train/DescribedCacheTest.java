@@ -19,12 +19,17 @@ class DescribedCacheTest {
     Path dir;
 
     private static PhotoDescriber.Described described(Random r, int n) {
-        List<Features.LocalSet> sift = new ArrayList<>();
+        return new PhotoDescriber.Described(floats(r, n * 5), floats(r, n * 6), sets(r, n, 4), sets(r, n, 6),
+                floats(r, n * 7));
+    }
+
+    private static List<Features.LocalSet> sets(Random r, int n, int dim) {
+        List<Features.LocalSet> sets = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            int count = i % 3;  // empty sets too
-            sift.add(new Features.LocalSet(count, floats(r, count * 4), floats(r, count * 3)));
+            int count = (i + dim) % 3;  // empty sets too
+            sets.add(new Features.LocalSet(count, floats(r, count * dim), floats(r, count * 3)));
         }
-        return new PhotoDescriber.Described(floats(r, n * 5), floats(r, n * 6), sift, floats(r, n * 7));
+        return sets;
     }
 
     private static float[] floats(Random r, int n) {
@@ -39,11 +44,16 @@ class DescribedCacheTest {
         assertArrayEquals(a.inception(), b.inception());
         assertArrayEquals(a.mobilenet(), b.mobilenet());
         assertArrayEquals(a.maps(), b.maps());
-        assertEquals(a.sift().size(), b.sift().size());
-        for (int i = 0; i < a.sift().size(); i++) {
-            assertEquals(a.sift().get(i).count(), b.sift().get(i).count());
-            assertArrayEquals(a.sift().get(i).rows(), b.sift().get(i).rows());
-            assertArrayEquals(a.sift().get(i).positions(), b.sift().get(i).positions());
+        assertSameSets(a.sift(), b.sift());
+        assertSameSets(a.attention(), b.attention());
+    }
+
+    private static void assertSameSets(List<Features.LocalSet> a, List<Features.LocalSet> b) {
+        assertEquals(a.size(), b.size());
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(a.get(i).count(), b.get(i).count());
+            assertArrayEquals(a.get(i).rows(), b.get(i).rows());
+            assertArrayEquals(a.get(i).positions(), b.get(i).positions());
         }
     }
 
@@ -83,5 +93,11 @@ class DescribedCacheTest {
         assertEquals(4, computed[0]);
         assertSame(second, cache.get("train", changed, () -> { computed[0]++; return first; }));
         assertEquals(4, computed[0]);
+
+        // find and put: an entry stored by put is found under its key only.
+        assertEquals(null, cache.find("train-attention", key));
+        cache.put("train-attention", key, first);
+        assertSame(first, cache.find("train-attention", key));
+        assertEquals(null, cache.find("train-attention", changed));
     }
 }

@@ -98,7 +98,7 @@ class PhotoExperimentTest {
         InstanceBenchmark.build(sources, bench, new InstanceBenchmark.Config(seed, 2, 2, 1, 1, 160), List.of(),
                 List.of());
         PhotoExperiment.Settings s = new PhotoExperiment.Settings(0, 2, 8, 8, 1e-3, 1e-4, 0.9, 16, 1, 2, 32, 32, 16,
-                0.2, 8, 16, 8, seed, "block_11_add", 0.1);
+                0.2, 8, 16, 8, 16, 8, 4, 6, seed, "block_11_add", 0.1);
         List<String> started = new ArrayList<>();
         AffExperiment.Monitor monitor = (label, steps) -> {
             started.add(label);
@@ -119,11 +119,12 @@ class PhotoExperimentTest {
         assertEquals(12, FeatureStore.open(work.resolve("train-features")).size());
         assertEquals(r.galleryImages(), FeatureStore.open(work.resolve("gallery-features")).size());
         List<String> ids = r.rows().stream().map(PhotoExperiment.Row::id).toList();
-        for (String id : List.of("aff", "mlp", "coupled", "two-stage", "aff-global", "symmetric:mixer",
-                "untrained")) {
+        for (String id : List.of("aff", "mlp", "coupled", "two-stage", "aff-learned", "aff-global",
+                "symmetric:mixer", "untrained", "symmetric:inception_v3-mixed7-attention",
+                "asymmetric:inception_v3-mixed7-attention")) {
             assertTrue(ids.contains(id), id + " missing from " + ids);
         }
-        assertEquals(13, ids.size(), "3 symmetric, 3 asymmetric, 5 fused, ceiling and floor: " + ids);
+        assertEquals(16, ids.size(), "4 symmetric, 4 asymmetric, 6 fused, ceiling and floor: " + ids);
         for (PhotoExperiment.Row row : r.rows()) {
             for (double v : new double[] {row.easy(), row.medium(), row.hard(), row.mediumMp10()}) {
                 assertTrue(v >= 0 && v <= 100, row.id() + " scored " + v + ", seed " + seed);
@@ -139,24 +140,40 @@ class PhotoExperimentTest {
         // The query model fine-tunes MobileNetV2's block 12 and block_13_expand on top of the frozen trunk.
         assertTrue(aff.query().contains("block_11_add+12 tuned layers"), aff.query());
         assertTrue(started.stream().anyMatch(l -> l.startsWith("describe")), "first run describes: " + started);
+        assertTrue(started.contains("train the learned local model"), "first run trains the local model: " + started);
+        // The learned local model reads the InceptionV3 maps of the first pass: no second pass over them.
+        assertTrue(started.stream().noneMatch(l -> l.contains("(InceptionV3 maps)")), started.toString());
+        FeatureStore gallery = FeatureStore.open(work.resolve("gallery-features"));
+        for (int i = 0; i < gallery.size(); i++) {
+            assertEquals(4, gallery.local("inception_v3-mixed7-attention", i).count(), "the top 4 of 17 x 17 locations");
+        }
 
         // Another cut reruns only the trunk maps; the same settings again describe nothing. The rows without
         // training score the same every time.
         started.clear();
         PhotoExperiment.Settings otherCut = new PhotoExperiment.Settings(0, 2, 8, 8, 1e-3, 1e-4, 0.9, 16, 1, 2, 32, 32,
-                16, 0.2, 8, 16, 8, seed, "block_12_add", 0.1);
+                16, 0.2, 8, 16, 8, 16, 8, 4, 6, seed, "block_12_add", 0.1);
         PhotoExperiment.run(stamps, bench, backbones, work, otherCut, monitor, 2);
         assertTrue(started.stream().filter(l -> l.startsWith("describe")).allMatch(l -> l.contains("(trunk maps"))
-                && started.stream().filter(l -> l.contains("(trunk maps")).count() == 3,
+                && started.stream().filter(l -> l.contains("(trunk maps")).count() == 3
+                && !started.contains("train the learned local model"),
                 "a new cut describes the trunk maps of the 3 parts only: " + started);
         started.clear();
         PhotoExperiment.Result again = PhotoExperiment.run(stamps, bench, backbones, work, otherCut, monitor, 2);
         assertTrue(started.stream().noneMatch(l -> l.startsWith("describe")), "third run describes: " + started);
-        for (PhotoExperiment.Row row : r.rows().subList(0, 3)) {
+        for (PhotoExperiment.Row row : r.rows().subList(0, 4)) {
             assertTrue(row.id().startsWith("symmetric:"), row.id());
             assertEquals(row.medium(), again.row(row.id()).medium(), row.id());
             assertEquals(row.hard(), again.row(row.id()).hard(), row.id());
         }
+        // Without one part's learned local sets (lost, or other settings), the model trains again on maps that
+        // InceptionV3 computes again: the other descriptions stay cached.
+        Files.delete(work.resolve("described/gallery-attention.described"));
+        started.clear();
+        PhotoExperiment.run(stamps, bench, backbones, work, otherCut, monitor, 2);
+        assertEquals(List.of("describe training views (InceptionV3 maps)", "describe benchmark gallery (InceptionV3 "
+                + "maps)", "describe benchmark queries (InceptionV3 maps)", "train the learned local model"),
+                started.stream().filter(l -> l.startsWith("describe") || l.startsWith("train the")).toList());
 
         PhotoReport.write(r, work);
         assertTrue(Files.readString(work.resolve("table.md")).contains("| AFF: transformer mixer"));
@@ -172,8 +189,8 @@ class PhotoExperimentTest {
                 PhotoDescriber.rgb(photo(random, 160, 200)));
         PhotoDescriber frozen = new PhotoDescriber(backbones, 8, PhotoDescriber.MOBILENET_LAYER);
         PhotoDescriber tuned = new PhotoDescriber(backbones, 8, "block_11_add");
-        PhotoDescriber.Described a = frozen.describe(images, 2, n -> { });
-        PhotoDescriber.Described b = tuned.describe(images, 2, n -> { });
+        PhotoDescriber.Described a = frozen.describe(images, 2, n -> { }, null);
+        PhotoDescriber.Described b = tuned.describe(images, 2, n -> { }, null);
         assertEquals(2 * 576 * 7 * 7, a.maps().length);
         assertEquals(2 * 96 * 7 * 7, b.maps().length);
         assertTrue(java.util.Arrays.equals(a.mobilenet(), b.mobilenet()), "the gallery GeM does not depend on the cut");

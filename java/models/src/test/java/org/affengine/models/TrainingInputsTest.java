@@ -1,0 +1,44 @@
+package org.affengine.models;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.Random;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
+
+class TrainingInputsTest {
+    /** A batch of in-memory items comes back in the order asked, with the item shape and the labels. */
+    @Test
+    void arraysGiveTheItemsAskedFor() {
+        Random random = new Random();
+        int n = 7;
+        int per = 3 * 2 * 2;
+        float[] values = new float[n * per];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        int[] labels = {4, 0, 2, 1, 3, 2, 0};
+        TrainingInputs items = TrainingInputs.arrays(values, labels, 5, 3, 2, 2);
+        assertEquals(n, items.size());
+        assertEquals(5, items.classes());
+        int[] batch = {6, 1, 6, 3};
+        Tensor t = items.inputs(batch);
+        assertArrayEquals(new long[] {4, 3, 2, 2}, t.sizes().vec().get());
+        float[] got = new float[batch.length * per];
+        ((FloatBuffer) t.contiguous().createBuffer()).get(got);
+        for (int b = 0; b < batch.length; b++) {
+            assertArrayEquals(java.util.Arrays.copyOfRange(values, batch[b] * per, (batch[b] + 1) * per),
+                    java.util.Arrays.copyOfRange(got, b * per, (b + 1) * per));
+        }
+        long[] l = new long[batch.length];
+        ((LongBuffer) items.labels(batch).createBuffer()).get(l);
+        assertArrayEquals(new long[] {0, 0, 0, 1}, l);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainingInputs.arrays(new float[per * n - 1], labels, 5, 3, 2, 2));
+        assertEquals((per * n - 1) + " values are not 7 items of [3, 2, 2]", e.getMessage());
+    }
+}

@@ -51,6 +51,10 @@ final class PhotoExperimentCommand implements Callable<Integer> {
             + "layers (default 0.1).")
     Double tunedStep;
 
+    @Option(names = "--local-pool-every", description = "Every N-th stamp trains only the learned local model, a pool "
+            + "disjoint from the one the mixer and the query model train on (default 0: one pool for both).")
+    Integer localPoolEvery;
+
     @Option(names = "--seed", defaultValue = "1")
     long seed;
 
@@ -66,7 +70,8 @@ final class PhotoExperimentCommand implements Callable<Integer> {
         PhotoExperiment.Settings s = new PhotoExperiment.Settings(instances != null ? instances : d.instances(),
                 d.views(), steps != null ? steps : d.steps(), d.batch(), d.lr(), d.weightDecay(), d.alpha(), d.dim(),
                 d.layers(), d.heads(), d.ffn(), d.mlpWidth(), d.scale(), d.margin(), d.whitenDim(), d.headWidth(),
-                d.maxLocal(), d.attentionHidden(), d.attentionDim(), d.attentionKeep(), d.attentionSteps(), seed,
+                d.maxLocal(), d.attentionHidden(), d.attentionDim(), d.attentionKeep(), d.attentionSteps(),
+                localPoolEvery != null ? localPoolEvery : d.localPoolEvery(), seed,
                 trunkCut != null ? trunkCut : d.trunkCut(),
                 tunedStep != null ? tunedStep : d.tunedStep());
         if (!Files.exists(benchmark.resolve("gnd_instances.pkl"))) {

@@ -90,6 +90,48 @@ public interface TrainingInputs {
         };
     }
 
+    /**
+     * The items of all at positions items, in that order, with their labels and all's classes (so classes with no
+     * item left simply never occur).
+     */
+    static TrainingInputs subset(TrainingInputs all, int[] items) {
+        for (int i : items) {
+            if (i < 0 || i >= all.size()) {
+                throw new IllegalArgumentException("item " + i + " is not among the " + all.size());
+            }
+        }
+        int[] chosen = items.clone();
+        return new TrainingInputs() {
+            @Override
+            public int size() {
+                return chosen.length;
+            }
+
+            @Override
+            public int classes() {
+                return all.classes();
+            }
+
+            @Override
+            public Tensor inputs(int[] indices) {
+                return all.inputs(map(indices));
+            }
+
+            @Override
+            public Tensor labels(int[] indices) {
+                return all.labels(map(indices));
+            }
+
+            private int[] map(int[] indices) {
+                int[] out = new int[indices.length];
+                for (int i = 0; i < indices.length; i++) {
+                    out[i] = chosen[indices[i]];
+                }
+                return out;
+            }
+        };
+    }
+
     /** labels[indices] as the int64 tensor [B] that {@link #labels} gives. */
     static Tensor labelsAt(int[] labels, int[] indices) {
         long[] l = new long[indices.length];

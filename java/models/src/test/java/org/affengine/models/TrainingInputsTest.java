@@ -41,4 +41,24 @@ class TrainingInputsTest {
                 () -> TrainingInputs.arrays(new float[per * n - 1], labels, 5, 3, 2, 2));
         assertEquals((per * n - 1) + " values are not 7 items of [3, 2, 2]", e.getMessage());
     }
+
+    /** A subset gives its items' inputs and labels by position within the subset, the whole set's classes. */
+    @Test
+    void subsetMapsPositionsToItems() {
+        float[] values = new float[5 * 2];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = i;
+        }
+        TrainingInputs all = TrainingInputs.arrays(values, new int[] {0, 1, 2, 3, 4}, 5, 2);
+        TrainingInputs some = TrainingInputs.subset(all, new int[] {4, 1});
+        assertEquals(2, some.size());
+        assertEquals(5, some.classes());
+        float[] got = new float[4];
+        ((FloatBuffer) some.inputs(new int[] {1, 0}).contiguous().createBuffer()).get(got);
+        assertArrayEquals(new float[] {2, 3, 8, 9}, got);
+        long[] l = new long[2];
+        ((LongBuffer) some.labels(new int[] {1, 0}).createBuffer()).get(l);
+        assertArrayEquals(new long[] {1, 4}, l);
+        assertThrows(IllegalArgumentException.class, () -> TrainingInputs.subset(all, new int[] {5}));
+    }
 }

@@ -100,6 +100,33 @@ final class PhotoDescriber {
         return mapChannels * mapSide * mapSide;
     }
 
+    /** The descriptions of images rows of d, in that order (every part of d that is not empty). */
+    Described select(Described d, int[] rows) {
+        List<Features.LocalSet> sift = new ArrayList<>();
+        List<Features.LocalSet> attention = new ArrayList<>();
+        for (int r : rows) {
+            if (!d.sift().isEmpty()) {
+                sift.add(d.sift().get(r));
+            }
+            if (!d.attention().isEmpty()) {
+                attention.add(d.attention().get(r));
+            }
+        }
+        return new Described(select(d.inception(), inceptionDim, rows), select(d.mobilenet(), mobilenetDim, rows),
+                sift, attention, select(d.maps(), mapValues(), rows));
+    }
+
+    private static float[] select(float[] values, int per, int[] rows) {
+        if (values.length == 0) {
+            return values;
+        }
+        float[] out = new float[rows.length * per];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(values, rows[i] * per, out, i * per, per);
+        }
+        return out;
+    }
+
     /** Multiply-accumulates per image of the query's frozen trunk, of the MobileNetV2 gallery model, of InceptionV3. */
     long trunkMacs() {
         return mobilenet.macs(trunkCut);

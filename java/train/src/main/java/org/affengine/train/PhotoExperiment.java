@@ -53,26 +53,35 @@ public final class PhotoExperiment {
     /**
      * Everything that decides the outcome; instances 0 takes every stamp. trunkCut: the MobileNetV2 layer up to which
      * the query model stays frozen (block_13_expand_relu: the whole trunk frozen); tunedStep: how fast the
-     * pretrained layers after it move relative to the new ones ({@link org.affengine.models.KerasGraph#segment}).
+     * pretrained layers after it move relative to the new ones ({@link org.affengine.models.KerasGraph#segment});
+     * localPoolEvery: 0 trains the learned local model on the same stamps as the mixer, n >= 2 gives every n-th stamp
+     * to the learned local model alone (a pool disjoint from the mixer's and the query model's).
      */
     public record Settings(int instances, int views, int steps, int batch, double lr, double weightDecay,
                            double alpha, int dim, int layers, int heads, int ffn, int mlpWidth, double scale,
                            double margin, int whitenDim, int headWidth, int maxLocal, int attentionHidden,
-                           int attentionDim, int attentionKeep, int attentionSteps, long seed, String trunkCut,
-                           double tunedStep) {
+                           int attentionDim, int attentionKeep, int attentionSteps, int localPoolEvery, long seed,
+                           String trunkCut, double tunedStep) {
+        public Settings {
+            if (localPoolEvery == 1 || localPoolEvery < 0) {
+                throw new IllegalArgumentException("localPoolEvery must be 0 (one pool) or at least 2, not "
+                        + localPoolEvery);
+            }
+        }
+
         /**
          * The query trunk frozen whole: fine-tuning its last layers (--trunk-cut block_11_add) scored lower on every
          * fused setting at this data scale (README, "AFF on photographs").
          */
         public static Settings defaults() {
             return new Settings(0, 6, 1000, 64, 1e-3, 1e-4, 0.99, 128, 2, 4, 256, 256, 16, 0.2, 256, 256, 64, 256,
-                    128, 32, 1000, 1, PhotoDescriber.MOBILENET_LAYER, 0.1);
+                    128, 32, 1000, 0, 1, PhotoDescriber.MOBILENET_LAYER, 0.1);
         }
 
         /** A few minutes: 100 stamps, 2 views each, 120 steps, smaller widths. */
         public static Settings quick() {
             return new Settings(100, 2, 120, 32, 1e-3, 1e-4, 0.9, 64, 1, 4, 128, 128, 16, 0.2, 64, 128, 32, 64, 32,
-                    16, 120, 1, PhotoDescriber.MOBILENET_LAYER, 0.1);
+                    16, 120, 0, 1, PhotoDescriber.MOBILENET_LAYER, 0.1);
         }
 
         AffTrainer.Config trainer(AffTrainer.Schedule schedule, double a) {
@@ -85,12 +94,13 @@ public final class PhotoExperiment {
                       double hard, double mediumMp10, long queryMacs, long galleryMacs, double trainSeconds) {}
 
     /**
-     * The outcome. Costs per image measured on this machine at batch 1: the query model (trunk and head) and the
-     * gallery side (both backbones, SIFT, the learned local model, the mixer).
+     * The outcome. trainInstances: the stamps the mixer, the query model and the baselines trained on;
+     * localInstances: those the learned local model trained on. Costs per image measured on this machine at batch 1:
+     * the query model (trunk and head) and the gallery side (both backbones, SIFT, the learned local model, the mixer).
      */
-    public record Result(int trainInstances, int trainViews, int queries, int galleryImages, Settings settings,
-                         List<Row> rows, double queryMsPerImage, double galleryMsPerImage, double describeSeconds,
-                         double seconds) {
+    public record Result(int trainInstances, int trainViews, int localInstances, int queries, int galleryImages,
+                         Settings settings, List<Row> rows, double queryMsPerImage, double galleryMsPerImage,
+                         double describeSeconds, double seconds) {
         public Row row(String id) {
             return rows.stream().filter(r -> r.id().equals(id)).findFirst().orElseThrow(
                     () -> new IllegalArgumentException("no row " + id));
@@ -109,6 +119,8 @@ public final class PhotoExperiment {
     private TrainingInputs queryMaps;
     private Map<String, List<Features.LocalSet>> galleryLocal;  // by local model
     private Map<String, List<Features.LocalSet>> queryLocal;
+    private int poolStamps;  // training the mixer, the query model and the baselines
+    private int localStamps;  // training the learned local model (the same ones unless localPoolEvery > 0)
 
     private PhotoExperiment(Settings s, AffExperiment.Monitor monitor, RevisitopGround gnd, PhotoDescriber d) {
         this.s = s;
@@ -138,8 +150,8 @@ public final class PhotoExperiment {
         set_num_threads(cores);
         double[] costs = e.measureCosts(benchmark);
         set_num_threads(threads);
-        return new Result(chosen.size(), chosen.size() * s.views(), gnd.qimlist().size(), gnd.imlist().size(), s,
-                rows, costs[0], costs[1], describeSeconds, (System.nanoTime() - start) / 1e9);
+        return new Result(e.poolStamps, e.poolStamps * s.views(), e.localStamps, gnd.qimlist().size(),
+                gnd.imlist().size(), s, rows, costs[0], costs[1], describeSeconds, (System.nanoTime() - start) / 1e9);
     }
 
     /** Every stamp, or n spread evenly over the sorted list (so every category keeps a share). */
@@ -200,6 +212,12 @@ public final class PhotoExperiment {
         // training key too. When they are not, describing keeps every part's maps (1.6 GB as fp16) for it.
         DescribedCache.Key attentionKey = trainKey.copy().add("attention v1").add(s.attentionHidden() + " "
                 + s.attentionDim() + " " + s.attentionKeep() + " " + s.attentionSteps());
+        if (s.localPoolEvery() > 0) {
+            attentionKey.add("own pool: every " + s.localPoolEvery() + "th stamp");
+        }
+        // Which training views train what: the learned local model's pool, and everything else's.
+        int[] localViews = views(stamps.size(), true);
+        int[] mixerViews = views(stamps.size(), false);
         List<PhotoDescriber.Described> cachedAttention = new ArrayList<>();
         for (Part part : parts) {
             cachedAttention.add(cache.find(part.name() + "-attention", part.attentionKey(attentionKey)));
@@ -213,10 +231,17 @@ public final class PhotoExperiment {
             described.add(described(cache, part, m));
         }
         if (trainAttention) {
-            cachedAttention = attention(cache, parts, attentionKey, inceptionMaps);
+            cachedAttention = attention(cache, parts, attentionKey, inceptionMaps, localViews);
         }
         inceptionMaps.clear();  // the maps are done with: let them go before training
-        PhotoDescriber.Described train = described.get(0).withAttention(cachedAttention.get(0).attention());
+        PhotoDescriber.Described train = describer.select(described.get(0).withAttention(
+                cachedAttention.get(0).attention()), mixerViews);
+        int[] trainLabels = new int[mixerViews.length];  // the mixer pool's stamps numbered from 0
+        for (int i = 0; i < trainLabels.length; i++) {
+            trainLabels[i] = i / views;
+        }
+        poolStamps = mixerViews.length / views;
+        localStamps = localViews.length / views;
         PhotoDescriber.Described gallery = described.get(1).withAttention(cachedAttention.get(1).attention());
         PhotoDescriber.Described queries = described.get(2).withAttention(cachedAttention.get(2).attention());
         // Whitening learned on the training views only.
@@ -231,7 +256,9 @@ public final class PhotoExperiment {
         FeatureSpec attention = FeatureSpec.local(PhotoDescriber.INCEPTION + "-" + PhotoDescriber.INCEPTION_LAYER
                 + "-attention", s.attentionDim(), s.attentionKeep(), Map.of("backbone", "InceptionV3 (ImageNet, "
                 + "TF.js), mixed7, frozen", "head", "DELF-style attention " + s.attentionHidden() + " and 1x1 "
-                + "descriptor, trained " + s.attentionSteps() + " steps on the training views", "selection",
+                + "descriptor, trained " + s.attentionSteps() + " steps on " + (s.localPoolEvery() > 0
+                ? "the views of every " + s.localPoolEvery() + "th stamp (its own pool)" : "the training views"),
+                "selection",
                 "top " + s.attentionKeep() + " by attention"));
         inputs = List.of(inc, mob, describer.sift.spec(), attention);
         trainStore = store(work.resolve("train-features"), "tuxpaint-views", Dataset.Split.TRAIN, train, incW, mobW);
@@ -239,11 +266,22 @@ public final class PhotoExperiment {
                 incW, mobW);
         queryStore = store(work.resolve("query-features"), "instances-queries", Dataset.Split.TEST, queries, incW,
                 mobW);
-        trainMaps = maps(train.maps(), labels, stamps.size());
+        trainMaps = maps(train.maps(), trainLabels, poolStamps);
         queryMaps = maps(queries.maps(), new int[gnd.qimlist().size()], 1);
         galleryLocal = Map.of(inputs.get(2).name(), gallery.sift(), inputs.get(3).name(), gallery.attention());
         queryLocal = Map.of(inputs.get(2).name(), queries.sift(), inputs.get(3).name(), queries.attention());
         return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /**
+     * The training views (stamp i's are i * views .. i * views + views - 1) of the learned local model's pool (local)
+     * or of the mixer's: with localPoolEvery n, every n-th stamp belongs to the local model alone; with 0 both take
+     * every view.
+     */
+    private int[] views(int stamps, boolean local) {
+        int n = s.localPoolEvery();
+        return java.util.stream.IntStream.range(0, stamps * s.views())
+                .filter(v -> n == 0 || ((v / s.views()) % n == 0) == local).toArray();
     }
 
     /** A set of images to describe: its cache entries' name and key, labels, and how to make image i. */
@@ -255,12 +293,12 @@ public final class PhotoExperiment {
     }
 
     /**
-     * Trains the learned local model on the training views' InceptionV3 maps (instance discrimination, as the
-     * gallery models were trained), keeps each image's top attention locations and caches them per part. A part
+     * Trains the learned local model on the InceptionV3 maps of the training views in pool (instance discrimination,
+     * as the gallery models were trained), keeps each image's top attention locations and caches them per part. A part
      * whose descriptions came from the cache has no maps yet: InceptionV3 runs over it again first.
      */
     private List<PhotoDescriber.Described> attention(DescribedCache cache, List<Part> parts,
-                                                     DescribedCache.Key key, List<HalfMaps> maps)
+                                                     DescribedCache.Key key, List<HalfMaps> maps, int[] pool)
             throws IOException {
         for (int p = 0; p < parts.size(); p++) {
             if (!maps.get(p).complete()) {
@@ -280,7 +318,8 @@ public final class PhotoExperiment {
         }
         List<Trainer.Point> curve;
         try (AffExperiment.Monitor.Task task = monitor.start("train the learned local model", s.attentionSteps())) {
-            curve = Trainer.train(net, maps.get(0), new Trainer.Config(s.attentionSteps(), 64, 0.05, 0.9, 1e-4,
+            curve = Trainer.train(net, TrainingInputs.subset(maps.get(0), pool), new Trainer.Config(s.attentionSteps(),
+                    64, 0.05, 0.9, 1e-4,
                     s.seed(), 100), done -> task.step());
         }
         Trainer.Point last = curve.get(curve.size() - 1);

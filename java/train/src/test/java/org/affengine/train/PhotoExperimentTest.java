@@ -1,5 +1,6 @@
 package org.affengine.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -98,7 +99,7 @@ class PhotoExperimentTest {
         InstanceBenchmark.build(sources, bench, new InstanceBenchmark.Config(seed, 2, 2, 1, 1, 160), List.of(),
                 List.of());
         PhotoExperiment.Settings s = new PhotoExperiment.Settings(0, 2, 8, 8, 1e-3, 1e-4, 0.9, 16, 1, 2, 32, 32, 16,
-                0.2, 8, 16, 8, 16, 8, 4, 6, seed, "block_11_add", 0.1);
+                0.2, 8, 16, 8, 16, 8, 4, 6, 0, seed, "block_11_add", 0.1);
         List<String> started = new ArrayList<>();
         AffExperiment.Monitor monitor = (label, steps) -> {
             started.add(label);
@@ -152,7 +153,7 @@ class PhotoExperimentTest {
         // training score the same every time.
         started.clear();
         PhotoExperiment.Settings otherCut = new PhotoExperiment.Settings(0, 2, 8, 8, 1e-3, 1e-4, 0.9, 16, 1, 2, 32, 32,
-                16, 0.2, 8, 16, 8, 16, 8, 4, 6, seed, "block_12_add", 0.1);
+                16, 0.2, 8, 16, 8, 16, 8, 4, 6, 0, seed, "block_12_add", 0.1);
         PhotoExperiment.run(stamps, bench, backbones, work, otherCut, monitor, 2);
         assertTrue(started.stream().filter(l -> l.startsWith("describe")).allMatch(l -> l.contains("(trunk maps"))
                 && started.stream().filter(l -> l.contains("(trunk maps")).count() == 3
@@ -174,6 +175,26 @@ class PhotoExperimentTest {
         assertEquals(List.of("describe training views (InceptionV3 maps)", "describe benchmark gallery (InceptionV3 "
                 + "maps)", "describe benchmark queries (InceptionV3 maps)", "train the learned local model"),
                 started.stream().filter(l -> l.startsWith("describe") || l.startsWith("train the")).toList());
+
+        // Every third stamp to the learned local model alone: the mixer and the query model train on the other four
+        // stamps' views (their descriptions as before, numbered from 0), the local model trains again on its own.
+        String sift = "sift";
+        FeatureStore before = FeatureStore.open(work.resolve("train-features"));
+        List<float[]> stampOneSift = List.of(before.local(sift, 2).rows(), before.local(sift, 3).rows());
+        PhotoExperiment.Settings ownPool = new PhotoExperiment.Settings(0, 2, 8, 8, 1e-3, 1e-4, 0.9, 16, 1, 2, 32,
+                32, 16, 0.2, 8, 16, 8, 16, 8, 4, 6, 3, seed, "block_12_add", 0.1);
+        started.clear();
+        PhotoExperiment.Result split = PhotoExperiment.run(stamps, bench, backbones, work, ownPool, monitor, 2);
+        assertEquals(4, split.trainInstances());
+        assertEquals(8, split.trainViews());
+        assertEquals(2, split.localInstances());
+        FeatureStore pool = FeatureStore.open(work.resolve("train-features"));
+        assertEquals(8, pool.size());
+        assertArrayEquals(stampOneSift.get(0), pool.local(sift, 0).rows());
+        assertArrayEquals(stampOneSift.get(1), pool.local(sift, 1).rows());
+        assertTrue(started.contains("train the learned local model") && started.stream()
+                .filter(l -> l.startsWith("describe")).allMatch(l -> l.contains("(InceptionV3 maps)")), started.toString());
+        assertTrue(PhotoReport.markdown(split).contains("trained on its own 2 stamps"), PhotoReport.markdown(split));
 
         PhotoReport.write(r, work);
         assertTrue(Files.readString(work.resolve("table.md")).contains("| AFF: transformer mixer"));

@@ -55,6 +55,10 @@ final class PhotoExperimentCommand implements Callable<Integer> {
             + "disjoint from the one the mixer and the query model train on (default 0: one pool for both).")
     Integer localPoolEvery;
 
+    @Option(names = "--local-dropout", description = "Probability that a training step hides an image's local set "
+            + "from a fusing encoder (default 0: as the paper trains).")
+    Double localDropout;
+
     @Option(names = "--seed", defaultValue = "1")
     long seed;
 
@@ -71,7 +75,8 @@ final class PhotoExperimentCommand implements Callable<Integer> {
                 d.views(), steps != null ? steps : d.steps(), d.batch(), d.lr(), d.weightDecay(), d.alpha(), d.dim(),
                 d.layers(), d.heads(), d.ffn(), d.mlpWidth(), d.scale(), d.margin(), d.whitenDim(), d.headWidth(),
                 d.maxLocal(), d.attentionHidden(), d.attentionDim(), d.attentionKeep(), d.attentionSteps(),
-                localPoolEvery != null ? localPoolEvery : d.localPoolEvery(), seed,
+                localPoolEvery != null ? localPoolEvery : d.localPoolEvery(),
+                localDropout != null ? localDropout : d.localDropout(), seed,
                 trunkCut != null ? trunkCut : d.trunkCut(),
                 tunedStep != null ? tunedStep : d.tunedStep());
         if (!Files.exists(benchmark.resolve("gnd_instances.pkl"))) {

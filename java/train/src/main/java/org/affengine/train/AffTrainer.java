@@ -36,21 +36,34 @@ import org.bytedeco.pytorch.TensorVector;
 public final class AffTrainer {
     public enum Schedule { JOINT, TWO_STAGE }
 
-    /** lr and weightDecay are AdamW's (one optimiser for everything trained, decoupled weight decay). */
+    /**
+     * lr and weightDecay are AdamW's (one optimiser for everything trained, decoupled weight decay). localDropout:
+     * the probability that a training step hides one image's local set from the encoder (0, the paper's training:
+     * never), so that the fused vector cannot rest on local tokens alone.
+     */
     public record Config(int steps, int batch, double lr, double weightDecay, double alpha, double scale,
-                         double margin, long seed, Schedule schedule) {
+                         double margin, long seed, Schedule schedule, double localDropout) {
         public Config {
             if (steps < 1 || batch < 2) {
                 throw new IllegalArgumentException("steps must be >= 1 and batch >= 2");
             }
+            if (!(localDropout >= 0 && localDropout < 1)) {
+                throw new IllegalArgumentException("localDropout must be in [0, 1), not " + localDropout);
+            }
+        }
+
+        /** Without local dropout, as the paper trains. */
+        public Config(int steps, int batch, double lr, double weightDecay, double alpha, double scale, double margin,
+                      long seed, Schedule schedule) {
+            this(steps, batch, lr, weightDecay, alpha, scale, margin, seed, schedule, 0);
         }
 
         public Config withAlpha(double a) {
-            return new Config(steps, batch, lr, weightDecay, a, scale, margin, seed, schedule);
+            return new Config(steps, batch, lr, weightDecay, a, scale, margin, seed, schedule, localDropout);
         }
 
         public Config withSchedule(Schedule s) {
-            return new Config(steps, batch, lr, weightDecay, alpha, scale, margin, seed, s);
+            return new Config(steps, batch, lr, weightDecay, alpha, scale, margin, seed, s, localDropout);
         }
     }
 
@@ -100,6 +113,7 @@ public final class AffTrainer {
             heads.register_parameter("psi_mix", psiMix);  // shares psiMix's storage (see DynamicMixer)
         }
         Random random = new Random(c.seed());
+        Random dropout = new Random(c.seed() ^ 0x5DEECE66DL);  // apart, so the batches drawn do not depend on it
         Run run = new Run(c, progress);
         if (c.schedule() == Schedule.JOINT) {
             MomentumClassifier psiQ = new MomentumClassifier(psiMix, c.alpha());
@@ -109,7 +123,8 @@ public final class AffTrainer {
             for (int step = 1; step <= c.steps(); step++) {
                 try (PointerScope scope = new PointerScope()) {
                     int[] indices = sample(random, images.size(), c.batch());
-                    GalleryBatches.Batch g = GalleryBatches.load(gallery, encoder.inputs(), indices);
+                    GalleryBatches.Batch g = dropLocal(GalleryBatches.load(gallery, encoder.inputs(), indices),
+                            c.localDropout(), dropout);
                     Tensor labels = images.labels(indices);
                     optimizer.zero_grad();
                     Tensor gv = encoder.forward(g.features(), g.padding());
@@ -131,7 +146,8 @@ public final class AffTrainer {
             for (int step = 1; step <= c.steps(); step++) {
                 try (PointerScope scope = new PointerScope()) {
                     int[] indices = sample(random, images.size(), c.batch());
-                    GalleryBatches.Batch g = GalleryBatches.load(gallery, encoder.inputs(), indices);
+                    GalleryBatches.Batch g = dropLocal(GalleryBatches.load(gallery, encoder.inputs(), indices),
+                            c.localDropout(), dropout);
                     Tensor labels = images.labels(indices);
                     optimizer.zero_grad();
                     Tensor gv = encoder.forward(g.features(), g.padding());
@@ -194,6 +210,27 @@ public final class AffTrainer {
                 n = 0;
             }
         }
+    }
+
+    /** The batch with each image's local sets hidden (all padding), each with probability p. */
+    static GalleryBatches.Batch dropLocal(GalleryBatches.Batch g, double p, Random random) {
+        if (p == 0) {
+            return g;
+        }
+        List<Tensor> padding = new ArrayList<>();
+        for (Tensor pad : g.padding()) {
+            if (pad == null) {
+                padding.add(null);
+                continue;
+            }
+            int batch = (int) pad.size(0);
+            boolean[] hide = new boolean[batch];
+            for (int b = 0; b < batch; b++) {
+                hide[b] = random.nextDouble() < p;
+            }
+            padding.add(pad.logical_or(Tensor.create(hide).reshape(batch, 1)));
+        }
+        return new GalleryBatches.Batch(g.features(), padding);
     }
 
     private static AdamW adamw(Config c, Module... modules) {

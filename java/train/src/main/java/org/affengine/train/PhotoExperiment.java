@@ -55,13 +55,14 @@ public final class PhotoExperiment {
      * the query model stays frozen (block_13_expand_relu: the whole trunk frozen); tunedStep: how fast the
      * pretrained layers after it move relative to the new ones ({@link org.affengine.models.KerasGraph#segment});
      * localPoolEvery: 0 trains the learned local model on the same stamps as the mixer, n >= 2 gives every n-th stamp
-     * to the learned local model alone (a pool disjoint from the mixer's and the query model's).
+     * to the learned local model alone (a pool disjoint from the mixer's and the query model's); localDropout: the
+     * fused settings' {@link AffTrainer.Config#localDropout()} (0: as the paper trains).
      */
     public record Settings(int instances, int views, int steps, int batch, double lr, double weightDecay,
                            double alpha, int dim, int layers, int heads, int ffn, int mlpWidth, double scale,
                            double margin, int whitenDim, int headWidth, int maxLocal, int attentionHidden,
-                           int attentionDim, int attentionKeep, int attentionSteps, int localPoolEvery, long seed,
-                           String trunkCut, double tunedStep) {
+                           int attentionDim, int attentionKeep, int attentionSteps, int localPoolEvery,
+                           double localDropout, long seed, String trunkCut, double tunedStep) {
         public Settings {
             if (localPoolEvery == 1 || localPoolEvery < 0) {
                 throw new IllegalArgumentException("localPoolEvery must be 0 (one pool) or at least 2, not "
@@ -75,17 +76,19 @@ public final class PhotoExperiment {
          */
         public static Settings defaults() {
             return new Settings(0, 6, 1000, 64, 1e-3, 1e-4, 0.99, 128, 2, 4, 256, 256, 16, 0.2, 256, 256, 64, 256,
-                    128, 32, 1000, 0, 1, PhotoDescriber.MOBILENET_LAYER, 0.1);
+                    128, 32, 1000, 0, 0, 1, PhotoDescriber.MOBILENET_LAYER, 0.1);
         }
 
         /** A few minutes: 100 stamps, 2 views each, 120 steps, smaller widths. */
         public static Settings quick() {
             return new Settings(100, 2, 120, 32, 1e-3, 1e-4, 0.9, 64, 1, 4, 128, 128, 16, 0.2, 64, 128, 32, 64, 32,
-                    16, 120, 0, 1, PhotoDescriber.MOBILENET_LAYER, 0.1);
+                    16, 120, 0, 0, 1, PhotoDescriber.MOBILENET_LAYER, 0.1);
         }
 
-        AffTrainer.Config trainer(AffTrainer.Schedule schedule, double a) {
-            return new AffTrainer.Config(steps, batch, lr, weightDecay, a, scale, margin, seed, schedule);
+        /** A setting's training; local dropout only where local sets are fused with other inputs. */
+        AffTrainer.Config trainer(AffTrainer.Schedule schedule, double a, boolean fused) {
+            return new AffTrainer.Config(steps, batch, lr, weightDecay, a, scale, margin, seed, schedule,
+                    fused ? localDropout : 0);
         }
     }
 
@@ -535,7 +538,8 @@ public final class PhotoExperiment {
         int steps = schedule == AffTrainer.Schedule.JOINT ? s.steps() : 2 * s.steps();
         try (AffExperiment.Monitor.Task task = monitor.start(id, steps)) {
             AffTrainer.train(encoder, query, trainStore, trainMaps,
-                    s.trainer(schedule, schedule == AffTrainer.Schedule.JOINT ? alpha : 0), task);
+                    s.trainer(schedule, schedule == AffTrainer.Schedule.JOINT ? alpha : 0,
+                            encoder.inputs().size() > 1), task);
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         float[] galleryVectors = AffTrainer.galleryVectors(encoder, galleryStore, 256);

@@ -38,13 +38,15 @@ public final class PhotoReport {
                         + "(instance discrimination), scored on the instance benchmark (%d queries, %d gallery "
                         + "images); %d steps of %d per setting, lr %s, alpha %s, mixer d=%d C=%d heads=%d ffn=%d, "
                         + "whitening to %d, head width %d, SIFT %d per image, learned local model %d per image "
-                        + "(%d-d, attention width %d, %d steps, %s), seed %d; %s; describing %.0f s, %.0f s in "
+                        + "(%d-d, attention width %d, %d steps, %s)%s, seed %d; %s; describing %.0f s, %.0f s in "
                         + "all.%n%n",
                 r.trainInstances(), s.views(), r.queries(), r.galleryImages(), s.steps(), s.batch(), s.lr(),
                 s.alpha(), s.dim(), s.layers(), s.heads(), s.ffn(), s.whitenDim(), s.headWidth(), s.maxLocal(),
                 s.attentionKeep(), s.attentionDim(), s.attentionHidden(), s.attentionSteps(),
                 s.localPoolEvery() > 0 ? String.format(Locale.ROOT, "trained on its own %,d stamps", r.localInstances())
-                        : "trained on the same stamps", s.seed(), trunk(s), r.describeSeconds(), r.seconds()));
+                        : "trained on the same stamps", s.localDropout() > 0 ? String.format(Locale.ROOT,
+                        ", local dropout %s in the fused settings", s.localDropout()) : "", s.seed(), trunk(s),
+                r.describeSeconds(), r.seconds()));
         b.append(String.format(Locale.ROOT, "CPU per image at batch 1 on this machine: query model %.1f ms, gallery "
                 + "side %.1f ms (%.1fx).%n%n", r.queryMsPerImage(), r.galleryMsPerImage(),
                 r.galleryMsPerImage() / r.queryMsPerImage()));

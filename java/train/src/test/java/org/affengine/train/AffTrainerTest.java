@@ -150,4 +150,58 @@ class AffTrainerTest {
                 new Bars(1), new AffTrainer.Config(1, 4, 0.01, 0, 0.9, 8, 0.1, 1, AffTrainer.Schedule.JOINT),
                 () -> { }));
     }
+
+    /**
+     * Local dropout hides whole local sets, about the asked share of the images', and leaves the rest of the batch as
+     * it was; 0 leaves the batch alone.
+     */
+    @Test
+    void localDropoutHidesWholeLocalSets() {
+        Random random = new Random();
+        FeatureSpec global = FeatureSpec.global("g", 3, Map.of());
+        FeatureSpec local = FeatureSpec.local("l", 2, 4, Map.of());
+        List<Features> items = new java.util.ArrayList<>();
+        int n = 400;
+        for (int i = 0; i < n; i++) {
+            int count = 1 + i % 4;
+            float[] rows = new float[count * 2];
+            for (int k = 0; k < rows.length; k++) {
+                rows[k] = (float) random.nextGaussian();
+            }
+            items.add(new Features(Map.of("g", new float[] {1, 2, 3}),
+                    Map.of("l", new Features.LocalSet(count, rows, new float[count * 3]))));
+        }
+        GalleryBatches.Batch batch = GalleryBatches.of(List.of(global, local), items);
+        assertTrue(AffTrainer.dropLocal(batch, 0, random) == batch);
+        GalleryBatches.Batch dropped = AffTrainer.dropLocal(batch, 0.3, random);
+        assertEquals(null, dropped.padding().get(0));
+        assertTrue(dropped.features() == batch.features());
+        boolean[] before = bools(batch.padding().get(1), n * 4);
+        boolean[] after = bools(dropped.padding().get(1), n * 4);
+        int hidden = 0;
+        for (int i = 0; i < n; i++) {
+            boolean all = true;
+            boolean same = true;
+            for (int k = 0; k < 4; k++) {
+                all &= after[i * 4 + k];
+                same &= after[i * 4 + k] == before[i * 4 + k];
+            }
+            assertTrue(all || same, "image " + i + ": a set is hidden whole or left as it was");
+            hidden += all ? 1 : 0;
+        }
+        assertTrue(hidden > 0.2 * n && hidden < 0.4 * n, hidden + " of " + n + " hidden at p 0.3");
+        assertThrows(IllegalArgumentException.class, () -> new AffTrainer.Config(1, 4, 0.01, 0, 0.9, 8, 0.1, 1,
+                AffTrainer.Schedule.JOINT, 1.0));
+    }
+
+    private static boolean[] bools(org.bytedeco.pytorch.Tensor t, int n) {
+        byte[] b = new byte[n];
+        ((java.nio.ByteBuffer) t.contiguous().to(org.bytedeco.pytorch.global.torch.ScalarType.Byte).createBuffer())
+                .get(b);
+        boolean[] out = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = b[i] != 0;
+        }
+        return out;
+    }
 }

@@ -99,7 +99,7 @@ class PhotoExperimentTest {
         InstanceBenchmark.build(sources, bench, new InstanceBenchmark.Config(seed, 2, 2, 1, 1, 160), List.of(),
                 List.of());
         PhotoExperiment.Settings s = new PhotoExperiment.Settings(0, 2, 8, 8, 1e-3, 1e-4, 0.9, 16, 1, 2, 32, 32, 16,
-                0.2, 8, 16, 8, 16, 8, 4, 6, 0, seed, "block_11_add", 0.1);
+                0.2, 8, 16, 8, 16, 8, 4, 6, 0, 0, seed, "block_11_add", 0.1);
         List<String> started = new ArrayList<>();
         AffExperiment.Monitor monitor = (label, steps) -> {
             started.add(label);
@@ -153,7 +153,7 @@ class PhotoExperimentTest {
         // training score the same every time.
         started.clear();
         PhotoExperiment.Settings otherCut = new PhotoExperiment.Settings(0, 2, 8, 8, 1e-3, 1e-4, 0.9, 16, 1, 2, 32, 32,
-                16, 0.2, 8, 16, 8, 16, 8, 4, 6, 0, seed, "block_12_add", 0.1);
+                16, 0.2, 8, 16, 8, 16, 8, 4, 6, 0, 0, seed, "block_12_add", 0.1);
         PhotoExperiment.run(stamps, bench, backbones, work, otherCut, monitor, 2);
         assertTrue(started.stream().filter(l -> l.startsWith("describe")).allMatch(l -> l.contains("(trunk maps"))
                 && started.stream().filter(l -> l.contains("(trunk maps")).count() == 3
@@ -182,7 +182,7 @@ class PhotoExperimentTest {
         FeatureStore before = FeatureStore.open(work.resolve("train-features"));
         List<float[]> stampOneSift = List.of(before.local(sift, 2).rows(), before.local(sift, 3).rows());
         PhotoExperiment.Settings ownPool = new PhotoExperiment.Settings(0, 2, 8, 8, 1e-3, 1e-4, 0.9, 16, 1, 2, 32,
-                32, 16, 0.2, 8, 16, 8, 16, 8, 4, 6, 3, seed, "block_12_add", 0.1);
+                32, 16, 0.2, 8, 16, 8, 16, 8, 4, 6, 3, 0.5, seed, "block_12_add", 0.1);
         started.clear();
         PhotoExperiment.Result split = PhotoExperiment.run(stamps, bench, backbones, work, ownPool, monitor, 2);
         assertEquals(4, split.trainInstances());
@@ -194,7 +194,8 @@ class PhotoExperimentTest {
         assertArrayEquals(stampOneSift.get(1), pool.local(sift, 1).rows());
         assertTrue(started.contains("train the learned local model") && started.stream()
                 .filter(l -> l.startsWith("describe")).allMatch(l -> l.contains("(InceptionV3 maps)")), started.toString());
-        assertTrue(PhotoReport.markdown(split).contains("trained on its own 2 stamps"), PhotoReport.markdown(split));
+        String report = PhotoReport.markdown(split);
+        assertTrue(report.contains("trained on its own 2 stamps") && report.contains("local dropout 0.5"), report);
 
         PhotoReport.write(r, work);
         assertTrue(Files.readString(work.resolve("table.md")).contains("| AFF: transformer mixer"));

@@ -56,7 +56,7 @@ final class PhotoExperimentCommand implements Callable<Integer> {
     Integer localPoolEvery;
 
     @Option(names = "--local-dropout", description = "Probability that a training step hides an image's local set "
-            + "from a fusing encoder (default 0: as the paper trains).")
+            + "from a fusing encoder (default 0.5; 0: as the paper trains).")
     Double localDropout;
 
     @Option(names = "--seed", defaultValue = "1")

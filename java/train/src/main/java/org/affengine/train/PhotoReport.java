@@ -45,7 +45,8 @@ public final class PhotoReport {
                 s.attentionKeep(), s.attentionDim(), s.attentionHidden(), s.attentionSteps(),
                 s.localPoolEvery() > 0 ? String.format(Locale.ROOT, "trained on its own %,d stamps", r.localInstances())
                         : "trained on the same stamps", s.localDropout() > 0 ? String.format(Locale.ROOT,
-                        ", local dropout %s in the fused settings", s.localDropout()) : "", s.seed(), trunk(s),
+                        ", local dropout %s in the fused settings", s.localDropout()) : ", no local dropout",
+                s.seed(), trunk(s),
                 r.describeSeconds(), r.seconds()));
         b.append(String.format(Locale.ROOT, "CPU per image at batch 1 on this machine: query model %.1f ms, gallery "
                 + "side %.1f ms (%.1fx).%n%n", r.queryMsPerImage(), r.galleryMsPerImage(),

@@ -132,6 +132,7 @@ class PhotoExperimentTest {
             }
         }
         assertTrue(started.contains("aff") && started.contains("two-stage"), "trainings reported: " + started);
+        assertTrue(PhotoReport.markdown(r).contains(", no local dropout,"), "the report says how it trained");
         // The query side is the MobileNetV2 trunk and a head; the gallery side adds InceptionV3, SIFT and the mixer.
         PhotoExperiment.Row aff = r.row("aff");
         assertTrue(aff.queryMacs() * 10 < aff.galleryMacs(), aff.queryMacs() + " vs " + aff.galleryMacs());
